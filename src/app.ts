@@ -1,0 +1,175 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { createIntakeService, type IntakeService } from './alerts/intake.service.ts';
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import { createApplyService, type ApplyService } from './config-as-code/apply.service.ts';
+import { registerConfigRoutes } from './config-as-code/config.routes.ts';
+import { type DatabaseHandle, isReady } from './db/database.ts';
+import { AppError } from './errors.ts';
+import { createEventBus, type EventBus } from './events/event-bus.ts';
+import { registerStreamRoutes } from './events/stream.routes.ts';
+import { apiErrorHandler } from './http/errors.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
+import { apiRoute, buildOpenApi, type RegisteredRoute } from './http/route.ts';
+import { createIncidentsRepo } from './incidents/incidents.repo.ts';
+import { registerIncidentsRoutes } from './incidents/incidents.routes.ts';
+import { createIncidentsService, type IncidentsService } from './incidents/incidents.service.ts';
+import { createIntegrationLookup, type IntakeContext } from './integrations/intake-context.ts';
+import { registerAlertmanagerRoutes } from './integrations/sources/alertmanager.ts';
+import { registerHeartbeatRoutes } from './integrations/sources/heartbeat.ts';
+import { registerPagerDutyRoutes } from './integrations/sources/pagerduty.ts';
+import { registerWebhookRoutes } from './integrations/sources/webhook.ts';
+import { createSecretBox } from './security/secret-box.ts';
+import { createServicesRepo } from './services/services.repo.ts';
+import { registerServicesRoutes } from './services/services.routes.ts';
+import { createServicesService, type ServicesService } from './services/services.service.ts';
+import { createTeamsRepo } from './teams/teams.repo.ts';
+import { registerAuthRoutes, SESSION_COOKIE } from './users/auth.routes.ts';
+import { roleAtLeast } from './users/roles.ts';
+import { createUsersRepo } from './users/users.repo.ts';
+import { createUsersService, type Principal, type UsersService } from './users/users.service.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface Features {
+  users: UsersService;
+  services: ServicesService;
+  incidents: IncidentsService;
+  intake: IntakeService;
+  intakeContext: IntakeContext;
+  apply: ApplyService;
+  bus: EventBus;
+  metrics: Metrics;
+}
+
+export interface AppBundle {
+  app: FastifyInstance;
+  routes: RegisteredRoute[];
+  features: Features;
+}
+
+/** Wires the features over one database into a Fastify app. Does not listen, migrate or start timers. */
+export async function buildApp(options: { config: Config; handle: DatabaseHandle; clock?: Clock; logger?: boolean }): Promise<AppBundle> {
+  const { config, handle } = options;
+  const clock = options.clock ?? systemClock;
+  const { db } = handle;
+  const metrics = createMetrics();
+  const bus = createEventBus();
+  const secrets = createSecretBox(config.secretKey);
+
+  const usersRepo = createUsersRepo(db);
+  const servicesRepo = createServicesRepo(db);
+  const incidentsRepo = createIncidentsRepo(db, handle.dialect);
+  const teamsRepo = createTeamsRepo(db);
+
+  const users = createUsersService({ repo: usersRepo, clock });
+  const services = createServicesService({ db, repo: servicesRepo, clock, secrets, publicUrl: config.publicUrl });
+  const incidents = createIncidentsService({ db, repo: incidentsRepo, servicesRepo, clock, bus, metrics, publicUrl: config.publicUrl });
+  const intake = createIntakeService({ db, dialect: handle.dialect, repo: incidentsRepo, clock, bus, metrics });
+  const integrations = createIntegrationLookup(services, clock);
+  const intakeContext: IntakeContext = { db, intake, integrations, servicesRepo, incidentsRepo, clock, metrics, maxEventBytes: config.maxEventBytes };
+  const apply = createApplyService({ db, clock, secrets, servicesRepo, services, usersRepo, teamsRepo, onChange: () => integrations.forget() });
+
+  const app = Fastify({
+    logger: options.logger === false ? false : { level: config.logLevel },
+    // Per-request lines would dominate the log at alert-storm rates; errors are logged at the boundary.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    // Alertmanager and PagerDuty clients send JSON; __proto__ keys are refused rather than merged.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  app.decorateRequest('principal', null);
+  await app.register(cookie);
+  app.setErrorHandler(apiErrorHandler);
+
+  // Per-request metrics, labelled by route pattern so label cardinality stays bounded.
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  // Authentication and role checks for every route that declares `config.auth`.
+  app.addHook('onRequest', async (request) => {
+    const needed = request.routeOptions.config?.auth;
+    if (!needed || needed === 'public') return;
+    let principal: Principal | null = null;
+    const header = request.headers.authorization;
+    if (header) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match) throw new AppError('authentication_required', 401, 'use Authorization: Bearer <token>');
+      principal = await users.principalFromToken(match[1]);
+      if (!principal) throw new AppError('invalid_token', 401, 'the API token is unknown or revoked');
+    } else {
+      const session = request.cookies[SESSION_COOKIE];
+      if (session) principal = await users.principalFromSession(session);
+      if (!principal) throw new AppError('authentication_required', 401, 'sign in or send Authorization: Bearer <token>');
+      // Cookie-authenticated changes must echo the session's CSRF token (a cross-site form cannot read it).
+      if (!SAFE_METHODS.has(request.method) && request.headers['x-csrf-token'] !== principal.csrfToken) {
+        throw new AppError('csrf_failed', 403, 'missing or wrong X-CSRF-Token header');
+      }
+    }
+    if (!roleAtLeast(principal.role, needed)) {
+      throw new AppError('forbidden', 403, `this needs the ${needed} role; you have ${principal.role}`);
+    }
+    request.principal = principal;
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = await isReady(db);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', database: handle.dialect });
+  });
+  app.get('/metrics', { config: { auth: config.metricsPublic ? 'public' : 'viewer' } }, async (_request, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const routes: RegisteredRoute[] = [];
+  registerAuthRoutes(app, routes, { users, repo: usersRepo, clock, secureCookies: config.publicUrl.startsWith('https:') });
+  registerServicesRoutes(app, routes, { services, onIntegrationsChanged: () => integrations.forget() });
+  registerIncidentsRoutes(app, routes, { incidents, repo: incidentsRepo, servicesRepo });
+  registerStreamRoutes(app, routes, { bus });
+  registerConfigRoutes(app, routes, { apply });
+  apiRoute(app, routes, {
+    method: 'GET', url: '/api/v1/openapi.json', auth: 'viewer', tags: ['meta'],
+    summary: 'This document.',
+    handler: async () => buildOpenApi(routes, { version: VERSION, publicUrl: config.publicUrl }),
+  });
+
+  registerPagerDutyRoutes(app, intakeContext);
+  registerAlertmanagerRoutes(app, intakeContext);
+  registerWebhookRoutes(app, intakeContext);
+  registerHeartbeatRoutes(app, intakeContext);
+
+  // Query timings for /metrics, measured by Kysely per query.
+  handle.onQuery?.((ms) => metrics.dbQueryDuration.observe(ms / 1000));
+
+  const hasUi = existsSync(path.join(WEB_DIST, 'index.html'));
+  if (hasUi) {
+    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false, index: ['index.html'] });
+  }
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url;
+    const isMachinePath = /^\/(api|v2|integrations|hooks)(\/|$)/.test(url);
+    if (!isMachinePath && request.method === 'GET' && hasUi) {
+      // Client-side routes (/incidents/12) load the single-page app.
+      return reply.type('text/html').sendFile('index.html');
+    }
+    if (!isMachinePath && request.method === 'GET') {
+      return reply.code(404).type('text/plain').send('The web UI is not built. Run `npm run build:web` (npm ci does it).');
+    }
+    return reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${request.method} ${url.split('?')[0]}` } });
+  });
+
+  return { app, routes, features: { users, services, incidents, intake, intakeContext, apply, bus, metrics } };
+}

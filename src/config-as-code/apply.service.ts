@@ -1,0 +1,166 @@
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { Clock } from '../clock.ts';
+import { fromJson, toIso, toJson } from '../db/codec.ts';
+import type { Db, Tx } from '../db/database.ts';
+import { AppError, badRequest } from '../errors.ts';
+import { newId, sha256Hex } from '../ids.ts';
+import type { SecretBox } from '../security/secret-box.ts';
+import { type IntegrationType, parseIntegrationConfig } from '../services/integration-config.ts';
+import type { ServicesRepo } from '../services/services.repo.ts';
+import type { ServicesService } from '../services/services.service.ts';
+import type { TeamsRepo } from '../teams/teams.repo.ts';
+import type { UsersRepo } from '../users/users.repo.ts';
+import { type ApplyReport, type ConfigDocument, configDocumentSchema } from './config-document.ts';
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Parses YAML text into a validated document; every problem is listed with its path. */
+export function parseConfigYaml(text: string): ConfigDocument {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw badRequest('invalid_yaml', `the file is not valid YAML: ${(error as Error).message}`);
+  }
+  const parsed = configDocumentSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw badRequest('invalid_config', 'the configuration has problems', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  }
+  return parsed.data;
+}
+
+export function createApplyService(deps: {
+  db: Db; clock: Clock; secrets: SecretBox; servicesRepo: ServicesRepo; services: ServicesService; usersRepo: UsersRepo; teamsRepo: TeamsRepo; onChange?: () => void;
+}) {
+  const { db, clock, secrets, servicesRepo, services, usersRepo, teamsRepo } = deps;
+
+  async function applyServices(tx: Tx, doc: ConfigDocument, report: ApplyReport, now: string) {
+    for (const s of doc.services) {
+      let service = await servicesRepo.findByName(s.name, tx);
+      if (!service) {
+        service = { id: newId(), name: s.name, description: s.description ?? '', created_at: now, updated_at: now };
+        await servicesRepo.insert(service, tx);
+        report.created.push(`service/${s.name}`);
+      } else if (s.description !== undefined && s.description !== service.description) {
+        await servicesRepo.update(service.id, { description: s.description, updated_at: now }, tx);
+        report.updated.push(`service/${s.name}`);
+      } else {
+        report.unchanged.push(`service/${s.name}`);
+      }
+      for (const i of s.integrations) {
+        const label = `service/${s.name}/integration/${i.name}`;
+        const existing = await servicesRepo.findIntegration(service.id, i.name, tx);
+        if (!existing) {
+          await services.insertIntegration(service, { name: i.name, type: i.type as IntegrationType, key: i.key, config: i.config }, tx);
+          report.created.push(label);
+          continue;
+        }
+        if (existing.type !== i.type) {
+          throw badRequest('integration_type_change', `${label} is of type ${existing.type}; delete it to change its type to ${i.type}`);
+        }
+        const config = parseIntegrationConfig(i.type as IntegrationType, i.config ?? {});
+        const patch: Record<string, string> = {};
+        if (!sameJson(config, fromJson(existing.config, {}))) patch.config = toJson(config);
+        if (i.key && sha256Hex(i.key) !== existing.key_hash) {
+          patch.key_hash = sha256Hex(i.key);
+          patch.key_encrypted = secrets.encrypt(i.key);
+        }
+        if (Object.keys(patch).length === 0) {
+          report.unchanged.push(label);
+          continue;
+        }
+        await servicesRepo.updateIntegration(existing.id, { ...patch, updated_at: now }, tx);
+        if (i.type === 'heartbeat') await servicesRepo.upsertHeartbeat(existing.id, Number(config.interval_seconds), tx);
+        report.updated.push(label);
+      }
+    }
+  }
+
+  async function applyUsers(tx: Tx, doc: ConfigDocument, report: ApplyReport, now: string) {
+    for (const u of doc.users) {
+      const email = u.email.toLowerCase();
+      const existing = await usersRepo.findByEmail(email, tx);
+      const name = u.name ?? existing?.name ?? email.split('@')[0];
+      if (!existing) {
+        await usersRepo.insert({ id: newId(), email, name, role: u.role, password_hash: null, created_at: now, updated_at: now }, tx);
+        report.created.push(`user/${email}`);
+      } else if (existing.name !== name || existing.role !== u.role) {
+        await usersRepo.update(existing.id, { name, role: u.role, updated_at: now }, tx);
+        report.updated.push(`user/${email}`);
+      } else {
+        report.unchanged.push(`user/${email}`);
+      }
+    }
+  }
+
+  async function applyTeams(tx: Tx, doc: ConfigDocument, report: ApplyReport, now: string) {
+    for (const t of doc.teams) {
+      const userIds: string[] = [];
+      for (const email of t.members) {
+        const user = await usersRepo.findByEmail(email.toLowerCase(), tx);
+        if (!user) throw badRequest('unknown_team_member', `team ${t.name}: no user ${email} (declare it under users)`);
+        userIds.push(user.id);
+      }
+      let team = await teamsRepo.findByName(t.name, tx);
+      let changed = false;
+      if (!team) {
+        team = { id: newId(), name: t.name, description: t.description ?? '', created_at: now };
+        await teamsRepo.insert(team, tx);
+        report.created.push(`team/${t.name}`);
+      } else if (t.description !== undefined && t.description !== team.description) {
+        await teamsRepo.updateDescription(team.id, t.description, tx);
+        changed = true;
+      }
+      const current = await teamsRepo.memberEmails(team.id, tx);
+      const wanted = [...new Set(t.members.map((m) => m.toLowerCase()))].toSorted();
+      if (!sameJson(current, wanted)) {
+        await teamsRepo.setMembers(team.id, [...new Set(userIds)], tx);
+        changed = true;
+      }
+      if (report.created.includes(`team/${t.name}`)) continue;
+      (changed ? report.updated : report.unchanged).push(`team/${t.name}`);
+    }
+  }
+
+  return {
+    /** Creates or updates every resource in the document in one transaction: all or nothing. */
+    async apply(doc: ConfigDocument): Promise<ApplyReport> {
+      const report: ApplyReport = { created: [], updated: [], unchanged: [] };
+      const now = toIso(clock.now());
+      try {
+        await db.transaction().execute(async (tx) => {
+          await applyServices(tx, doc, report, now);
+          await applyUsers(tx, doc, report, now);
+          await applyTeams(tx, doc, report, now);
+        });
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        throw new AppError('apply_failed', 500, `nothing was applied: ${(error as Error).message}`, undefined, false);
+      }
+      deps.onChange?.();
+      return report;
+    },
+
+    /** The current resources as a document `apply` accepts (integration keys included: keep it private). */
+    async exportDocument(): Promise<ConfigDocument> {
+      const list = await services.list();
+      const users = await usersRepo.list();
+      const teams = await teamsRepo.list();
+      return {
+        services: list.map((s) => ({
+          name: s.name,
+          description: s.description,
+          integrations: s.integrations.map((i) => ({ name: i.name, type: i.type as IntegrationType, key: i.key, config: i.config })),
+        })),
+        users: users.map((u) => ({ email: u.email, name: u.name, role: u.role as 'admin' | 'responder' | 'viewer' })),
+        teams: await Promise.all(teams.map(async (t) => ({ name: t.name, description: t.description, members: await teamsRepo.memberEmails(t.id) }))),
+      };
+    },
+
+    exportYaml(doc: ConfigDocument): string {
+      return stringifyYaml(doc);
+    },
+  };
+}
+
+export type ApplyService = ReturnType<typeof createApplyService>;

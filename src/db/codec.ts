@@ -1,0 +1,13 @@
+/** Conversions at the repository boundary, identical for both dialects (see db/schema.ts). */
+export const toIso = (date: Date): string => date.toISOString();
+
+export const toJson = (value: unknown): string => JSON.stringify(value ?? null);
+
+export function fromJson<T>(text: string | null | undefined, fallback: T): T {
+  if (text === null || text === undefined || text === '') return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,128 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CompiledQuery, type DatabaseConnection, type Driver, Kysely, type LogEvent, Migrator, PostgresDialect, SqliteDialect,
+  type SqliteDialectConfig, SqliteDriver, sql, type Transaction,
+} from 'kysely';
+import pg from 'pg';
+import { NodeSqliteDatabase } from './node-sqlite.ts';
+import { migrationNames, migrationProvider } from './migrations.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseHandle {
+  db: Db;
+  dialect: DialectName;
+  /** A redacted description for logs: the file, or the host and database name. */
+  description: string;
+  /** Registers a listener for each query's duration in milliseconds (for /metrics). */
+  onQuery?(listener: (ms: number) => void): void;
+  close(): Promise<void>;
+}
+
+function queryTimer() {
+  const listeners: ((ms: number) => void)[] = [];
+  return {
+    log: (event: LogEvent) => {
+      for (const l of listeners) l(event.queryDurationMillis);
+    },
+    onQuery: (listener: (ms: number) => void) => {
+      listeners.push(listener);
+    },
+  };
+}
+
+// int8 (bigint, count(*)) as a JS number: our counters stay far below 2^53.
+pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+
+/**
+ * SQLite transactions start with BEGIN IMMEDIATE: they take the write lock up front, so another process
+ * on the same file (the CLI beside the server) waits on busy_timeout instead of failing mid-transaction.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  private readonly settings: SqliteDialectConfig;
+  constructor(settings: SqliteDialectConfig) {
+    super(settings);
+    this.settings = settings;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
+  }
+}
+
+/** Opens the database named by a `sqlite:<file>` or `postgres://` URL. Does not migrate. */
+export function openDatabase(url: string): DatabaseHandle {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const database = new NodeSqliteDatabase(file);
+    // WAL lets readers run beside the one writer; FULL sync makes each commit durable before we answer 2xx.
+    database.raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;');
+    const timer = queryTimer();
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }), log: timer.log });
+    return { db, dialect: 'sqlite', description: `sqlite ${path.resolve(file)}`, onQuery: timer.onQuery, close: () => db.destroy() };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    const timer = queryTimer();
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: timer.log });
+    const parsed = new URL(url);
+    return { db, dialect: 'postgres', description: `postgres ${parsed.host}${parsed.pathname}`, onQuery: timer.onQuery, close: () => db.destroy() };
+  }
+  throw new Error('database URL must start with sqlite: or postgres://');
+}
+
+/** Applies every pending migration; throws with the failing migration's name. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String(error)}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Steps back one migration; for migration tests and emergencies. */
+export async function migrateDown(db: Db): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error } = await migrator.migrateDown();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+}
+
+/** True when the database answers and every known migration has been applied. */
+export async function isReady(db: Db): Promise<boolean> {
+  try {
+    const rows = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    const applied = new Set(rows.rows.map((r) => r.name));
+    return migrationNames.every((name) => applied.has(name));
+  } catch {
+    return false;
+  }
+}
+
+/** Unique-constraint violations look different per driver; this is the one place that knows both. */
+export function isUniqueViolation(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const e = error as { code?: string; errcode?: number; message?: string };
+  if (e.code === '23505') return true;
+  return e.code === 'ERR_SQLITE_ERROR' && /UNIQUE constraint failed/.test(e.message ?? '');
+}
+
+/** Serialisation and deadlock failures on PostgreSQL that are safe to retry as a whole transaction. */
+export function isRetryableConflict(error: unknown): boolean {
+  if (isUniqueViolation(error)) return true;
+  const code = (error as { code?: string } | null)?.code;
+  return code === '40001' || code === '40P01';
+}

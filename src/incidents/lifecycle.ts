@@ -1,0 +1,138 @@
+import type { Tx } from '../db/database.ts';
+import { toIso, toJson } from '../db/codec.ts';
+import { newId } from '../ids.ts';
+import type { Urgency } from '../alerts/alert-event.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import type { IncidentRow, IncidentsRepo } from './incidents.repo.ts';
+
+/** Who caused a change, as written on the timeline. */
+export interface Actor {
+  type: 'user' | 'token' | 'integration' | 'system';
+  id: string | null;
+  name: string;
+}
+
+export const systemActor: Actor = { type: 'system', id: null, name: 'Firewatch' };
+
+/** Timeline entry types (PagerDuty's log-entry names where one exists). */
+export type TimelineType =
+  | 'trigger' | 'trigger_repeat' | 'alert_added' | 'alert_resolved' | 'acknowledge' | 'resolve'
+  | 'annotate' | 'urgency_change';
+
+/**
+ * One transaction's worth of incident changes. Everything that changes an incident goes through it,
+ * so the timeline is written in the same transaction and live events go out only after commit.
+ */
+export class IncidentChanges {
+  readonly tx: Tx;
+  readonly now: Date;
+  readonly repo: IncidentsRepo;
+  private readonly changed = new Map<string, { row: IncidentRow; reason: string }>();
+  private readonly entries: { incidentNumber: number; id: string; type: string }[] = [];
+  openedCount = 0;
+
+  constructor(tx: Tx, repo: IncidentsRepo, now: Date) {
+    this.tx = tx;
+    this.repo = repo;
+    this.now = now;
+  }
+
+  get nowIso(): string {
+    return toIso(this.now);
+  }
+
+  async timeline(incident: IncidentRow, type: TimelineType, actor: Actor, message: string, data: unknown = {}): Promise<void> {
+    const id = newId(this.now.getTime());
+    await this.repo.insertTimeline(this.tx, {
+      id,
+      incident_id: incident.id,
+      type,
+      at: this.nowIso,
+      actor_type: actor.type,
+      actor_id: actor.id,
+      actor_name: actor.name,
+      message,
+      data: toJson(data),
+    });
+    this.entries.push({ incidentNumber: incident.number, id, type });
+  }
+
+  private async save(incident: IncidentRow, patch: Partial<IncidentRow>, reason: string): Promise<IncidentRow> {
+    const updated = { ...incident, ...patch, updated_at: this.nowIso };
+    await this.repo.updateIncident(this.tx, incident.id, { ...patch, updated_at: updated.updated_at });
+    this.changed.set(updated.id, { row: updated, reason });
+    return updated;
+  }
+
+  async open(input: {
+    title: string; serviceId: string; integrationId: string | null; groupKey: string | null; urgency: Urgency; actor: Actor; data?: unknown;
+  }): Promise<IncidentRow> {
+    const number = await this.repo.nextIncidentNumber(this.tx);
+    const row: IncidentRow = {
+      id: newId(this.now.getTime()),
+      number,
+      title: input.title,
+      service_id: input.serviceId,
+      integration_id: input.integrationId,
+      group_key: input.groupKey,
+      status: 'triggered',
+      urgency: input.urgency,
+      created_at: this.nowIso,
+      updated_at: this.nowIso,
+      acknowledged_at: null,
+      acknowledged_by: null,
+      resolved_at: null,
+      resolved_by: null,
+      open: 1,
+    };
+    await this.repo.insertIncident(this.tx, row);
+    this.changed.set(row.id, { row, reason: 'triggered' });
+    this.openedCount += 1;
+    await this.timeline(row, 'trigger', input.actor, `Triggered: ${input.title}`, input.data ?? {});
+    return row;
+  }
+
+  /** Acknowledges a triggered incident; a no-op (false) when it is already acknowledged or resolved. */
+  async acknowledge(incident: IncidentRow, actor: Actor, via: string): Promise<IncidentRow | null> {
+    if (incident.status !== 'triggered') return null;
+    await this.repo.acknowledgeOpenAlerts(this.tx, incident.id);
+    const row = await this.save(incident, { status: 'acknowledged', acknowledged_at: this.nowIso, acknowledged_by: actor.name }, 'acknowledged');
+    await this.timeline(row, 'acknowledge', actor, `Acknowledged by ${actor.name}`, { via });
+    return row;
+  }
+
+  /** Resolves an open incident and every alert still open in it; null when already resolved. */
+  async resolve(incident: IncidentRow, actor: Actor, via: string): Promise<IncidentRow | null> {
+    if (incident.status === 'resolved') return null;
+    const closedAlerts = await this.repo.resolveOpenAlerts(this.tx, incident.id, this.nowIso);
+    const row = await this.save(incident, { status: 'resolved', resolved_at: this.nowIso, resolved_by: actor.name, open: null }, 'resolved');
+    await this.timeline(row, 'resolve', actor, `Resolved by ${actor.name}`, { via, alerts_resolved: closedAlerts });
+    return row;
+  }
+
+  async raiseUrgency(incident: IncidentRow, actor: Actor): Promise<IncidentRow> {
+    if (incident.urgency === 'high') return incident;
+    const row = await this.save(incident, { urgency: 'high' }, 'urgency_changed');
+    await this.timeline(row, 'urgency_change', actor, 'Urgency raised to high by a higher-severity alert', { from: 'low', to: 'high' });
+    return row;
+  }
+
+  /** Marks an incident as changed for live views without altering it (e.g. an alert joined). */
+  touch(incident: IncidentRow, reason: string): void {
+    if (!this.changed.has(incident.id)) this.changed.set(incident.id, { row: incident, reason });
+  }
+
+  /** Sends the live events; call only after the transaction committed. */
+  publish(bus: EventBus): void {
+    for (const { row, reason } of this.changed.values()) {
+      bus.publish({
+        type: 'incident.changed',
+        reason,
+        incident: { id: row.id, number: row.number, status: row.status, title: row.title, urgency: row.urgency, service_id: row.service_id, updated_at: row.updated_at },
+      });
+    }
+    for (const e of this.entries) {
+      bus.publish({ type: 'timeline.appended', incident_number: e.incidentNumber, entry_id: e.id, entry_type: e.type });
+    }
+  }
+}
