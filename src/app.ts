@@ -52,7 +52,10 @@ export interface Features {
 
 export interface AppBundle {
   app: FastifyInstance;
+  /** The API routes registered through apiRoute (with their zod schemas). */
   routes: RegisteredRoute[];
+  /** Every route Fastify registered, with the role it demands; for the auth-coverage test. */
+  allRoutes: { method: string; url: string; auth: string | undefined }[];
   features: Features;
 }
 
@@ -89,6 +92,10 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     onConstructorPoisoning: 'error',
   });
   app.decorateRequest('principal', null);
+  const allRoutes: AppBundle['allRoutes'] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) allRoutes.push({ method, url: route.url, auth: route.config?.auth });
+  });
   await app.register(cookie);
   app.setErrorHandler(apiErrorHandler);
 
@@ -171,5 +178,5 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     return reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${request.method} ${url.split('?')[0]}` } });
   });
 
-  return { app, routes, features: { users, services, incidents, intake, intakeContext, apply, bus, metrics } };
+  return { app, routes, allRoutes, features: { users, services, incidents, intake, intakeContext, apply, bus, metrics } };
 }
