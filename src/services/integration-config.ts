@@ -22,7 +22,7 @@ export const webhookMappingSchema = z.strictObject({
   link: jsonPathSchema.optional(),
   resolved_values: z.array(z.string().max(100)).max(50).optional(),
   acknowledged_values: z.array(z.string().max(100)).max(50).optional(),
-  severity_values: z.record(z.enum(['critical', 'error', 'warning', 'info']), z.array(z.string().max(100)).max(50)).optional(),
+  severity_values: z.partialRecord(z.enum(['critical', 'error', 'warning', 'info']), z.array(z.string().max(100)).max(50)).optional(),
 });
 export type WebhookMapping = z.infer<typeof webhookMappingSchema>;
 
