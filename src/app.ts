@@ -13,6 +13,7 @@ import { registerConfigRoutes } from './config-as-code/config.routes.ts';
 import { type DatabaseHandle, isReady } from './db/database.ts';
 import { AppError } from './errors.ts';
 import { createEventBus, type EventBus } from './events/event-bus.ts';
+import { relayThroughPostgres } from './events/pg-relay.ts';
 import { registerStreamRoutes } from './events/stream.routes.ts';
 import { apiErrorHandler } from './http/errors.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
@@ -157,6 +158,11 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   registerAlertmanagerRoutes(app, intakeContext);
   registerWebhookRoutes(app, intakeContext);
   registerHeartbeatRoutes(app, intakeContext);
+
+  if (handle.dialect === 'postgres') {
+    const stopRelay = relayThroughPostgres(bus, config.databaseUrl, app.log);
+    app.addHook('onClose', async () => stopRelay());
+  }
 
   // Query timings for /metrics, measured by Kysely per query.
   handle.onQuery?.((ms) => metrics.dbQueryDuration.observe(ms / 1000));
