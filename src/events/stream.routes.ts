@@ -10,6 +10,12 @@ const KEEPALIVE_MS = 20_000;
  * after they commit. The browser's EventSource reconnects by itself; a client refetches on reconnect.
  */
 export function registerStreamRoutes(app: FastifyInstance, routes: RegisteredRoute[], deps: { bus: EventBus }) {
+  // Streams never finish by themselves; end them on shutdown so the server can close.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of open) end();
+  });
+
   apiRoute(app, routes, {
     method: 'GET', url: '/api/v1/stream', auth: 'viewer', tags: ['live'],
     summary: 'Live changes as text/event-stream.',
@@ -31,7 +37,13 @@ export function registerStreamRoutes(app: FastifyInstance, routes: RegisteredRou
       const close = () => {
         clearInterval(keepalive);
         unsubscribe();
+        open.delete(end);
       };
+      const end = () => {
+        close();
+        res.end();
+      };
+      open.add(end);
       request.raw.on('close', close);
       res.on('error', close);
     },
