@@ -37,14 +37,15 @@ const CACHE_MS = 5000;
  * queue a read behind every write. A deleted or changed integration is noticed within CACHE_MS.
  */
 export function createIntegrationLookup(services: ServicesService, clock: Clock): IntegrationLookup {
-  const cache = new Map<string, { value: ResolvedIntegration | null; until: number }>();
+  const cache = new Map<string, { value: ResolvedIntegration; until: number }>();
   return {
     async byKey(key) {
       const now = clock.now().getTime();
       const hit = cache.get(key);
       if (hit && hit.until > now) return hit.value;
       const row = await services.findIntegrationByKey(key);
-      const value = row ? { id: row.id, serviceId: row.service_id, name: row.name, type: row.type, config: fromJson<Record<string, unknown>>(row.config, {}) } : null;
+      if (!row) return null; // Unknown keys are not remembered: a key created a moment ago must work at once.
+      const value = { id: row.id, serviceId: row.service_id, name: row.name, type: row.type, config: fromJson<Record<string, unknown>>(row.config, {}) };
       if (cache.size > 10_000) cache.clear();
       cache.set(key, { value, until: now + CACHE_MS });
       return value;
