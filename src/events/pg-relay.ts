@@ -34,11 +34,14 @@ export function relayThroughPostgres(bus: EventBus, databaseUrl: string, log: { 
         // A malformed payload from an unknown sender is ignored.
       }
     });
+    listener = client;
     try {
       await client.connect();
       await client.query(`listen ${CHANNEL}`);
-      listener = client;
+      // Stopped while connecting: close now, or this connection would keep the process alive.
+      if (stopped) await client.end().catch(() => {});
     } catch (error) {
+      listener = undefined;
       log.warn({ err: error }, 'live relay cannot listen; retrying');
       void client.end().catch(() => {});
       if (!stopped) retryTimer = setTimeout(() => void connect(), 1000);
