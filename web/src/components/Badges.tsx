@@ -1,0 +1,18 @@
+import type { IncidentStatus, Urgency } from '../types.ts';
+
+export function StatusBadge(props: { status: IncidentStatus | string }) {
+  return <span className={`badge status-${safeClass(props.status)}`}>{props.status}</span>;
+}
+
+export function UrgencyBadge(props: { urgency: Urgency | string }) {
+  return <span className={`badge urgency-${safeClass(props.urgency)}`}>{props.urgency === 'high' ? 'high urgency' : 'low urgency'}</span>;
+}
+
+export function SeverityBadge(props: { severity: string }) {
+  return <span className={`badge severity-${safeClass(props.severity)}`}>{props.severity}</span>;
+}
+
+// Values come from the server; only known words become class names.
+function safeClass(value: string): string {
+  return /^[a-z_-]{1,32}$/.test(value) ? value : 'other';
+}

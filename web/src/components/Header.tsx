@@ -1,0 +1,55 @@
+import { useState } from 'react';
+import { useLiveStatus } from '../live.ts';
+import { Link, useLocation } from '../router.tsx';
+import { useSession } from '../session.ts';
+
+const NAV = [
+  { to: '/incidents', label: 'Incidents', matches: (path: string) => path === '/' || path.startsWith('/incidents') },
+  { to: '/services', label: 'Services', matches: (path: string) => path.startsWith('/services') },
+];
+
+export function Header() {
+  const { session, signOut } = useSession();
+  const { path } = useLocation();
+  const live = useLiveStatus();
+  const [signingOut, setSigningOut] = useState(false);
+  const who = session.user?.name || session.principal.name;
+
+  return (
+    <header className="topbar">
+      <div className="topbar-inner">
+        <Link to="/incidents" className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          Firewatch
+        </Link>
+        <nav className="nav" aria-label="Main">
+          {NAV.map((item) => (
+            <Link key={item.to} to={item.to} className="nav-link" aria-current={item.matches(path) ? 'page' : undefined}>
+              {item.label}
+            </Link>
+          ))}
+        </nav>
+        <div className="topbar-user">
+          <span className={`live-dot live-${live}`} title={live === 'live' ? 'Live updates connected' : 'Reconnecting live updates…'}>
+            <span className="visually-hidden">{live === 'live' ? 'Live updates connected' : 'Live updates reconnecting'}</span>
+          </span>
+          <Link to="/account" className="user-link" aria-current={path === '/account' ? 'page' : undefined}>
+            {who}
+            <span className="role">{session.principal.role}</span>
+          </Link>
+          <button
+            type="button"
+            className="button small ghost"
+            disabled={signingOut}
+            onClick={async () => {
+              setSigningOut(true);
+              await signOut().catch(() => setSigningOut(false));
+            }}
+          >
+            Sign out
+          </button>
+        </div>
+      </div>
+    </header>
+  );
+}
