@@ -204,7 +204,10 @@ function installExitSafetyNet(): void {
 export function runFirewatchCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(NODE_BIN, [CLI, ...args], { cwd: REPO_ROOT, env, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`firewatch ${args.join(' ')} failed: ${error.message}\n${stderr}`));
+      if (error) {
+        const how = error.killed || error.signal ? `killed by ${error.signal ?? 'timeout'}` : `exit code ${String(error.code)}`;
+        reject(new Error(`firewatch ${args.join(' ')} failed (${how})\n${stderr}${stdout}`.trimEnd()));
+      }
       else resolve(stdout);
     });
   });
@@ -394,6 +397,21 @@ function procStatusKb(pid: number, field: string): number | null {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
     return match ? Number(match[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture Node.js supports. */
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU time (user + system) a process has used so far, in seconds, or null. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields overall.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
   } catch {
     return null;
   }
