@@ -77,7 +77,7 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   const users = createUsersService({ repo: usersRepo, clock });
   const services = createServicesService({ db, repo: servicesRepo, clock, secrets, publicUrl: config.publicUrl });
   const incidents = createIncidentsService({ db, repo: incidentsRepo, servicesRepo, clock, bus, metrics, publicUrl: config.publicUrl });
-  const intake = createIntakeService({ db, dialect: handle.dialect, repo: incidentsRepo, clock, bus, metrics });
+  const intake = createIntakeService({ db, dialect: handle.dialect, repo: incidentsRepo, servicesRepo, clock, bus, metrics });
   const integrations = createIntegrationLookup(services, clock);
   const intakeContext: IntakeContext = { db, intake, integrations, servicesRepo, incidentsRepo, clock, metrics, maxEventBytes: config.maxEventBytes };
   const apply = createApplyService({ db, clock, secrets, servicesRepo, services, usersRepo, teamsRepo, onChange: () => integrations.forget() });

@@ -1,10 +1,11 @@
 import type { Clock } from '../clock.ts';
-import { toJson } from '../db/codec.ts';
+import { storableText, toJson } from '../db/codec.ts';
 import { type Db, type DialectName, isRetryableConflict } from '../db/database.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { Metrics } from '../http/metrics.ts';
-import { newId } from '../ids.ts';
+import { newId, sha256Hex } from '../ids.ts';
 import type { IncidentsRepo } from '../incidents/incidents.repo.ts';
+import type { ServicesRepo } from '../services/services.repo.ts';
 import { type Actor, IncidentChanges } from '../incidents/lifecycle.ts';
 import { type AlertEvent, type EventOutcome, urgencyFromSeverity } from './alert-event.ts';
 
@@ -26,16 +27,47 @@ interface Pending {
 
 const MAX_BATCH = 256;
 const MAX_RETRIES = 5;
+const LAST_EVENT_WRITE_MS = 30_000;
 
 const integrationActor = (event: AlertEvent): Actor => ({ type: 'integration', id: event.integration.id, name: event.integration.name });
+
+/** Longer group keys (Alertmanager allows 16 KB) are stored as their hash: PostgreSQL indexes at most ~2.7 KB per entry. */
+const MAX_STORED_GROUP_KEY = 512;
+
+const storableOptional = (text: string | null | undefined) => (typeof text === 'string' ? storableText(text) : text);
+
+/**
+ * The event as it can be stored on either database. Without this, a NUL in a summary or a long group key
+ * fails the commit on PostgreSQL, and senders would retry a 503 that can never succeed.
+ */
+function storableEvent(event: AlertEvent): AlertEvent {
+  const groupKey = storableText(event.groupKey);
+  return {
+    ...event,
+    dedupKey: storableText(event.dedupKey),
+    groupKey: groupKey.length > MAX_STORED_GROUP_KEY ? `sha256:${sha256Hex(groupKey)}` : groupKey,
+    summary: storableText(event.summary),
+    source: storableText(event.source),
+    component: storableOptional(event.component),
+    group: storableOptional(event.group),
+    class: storableOptional(event.class),
+    client: storableOptional(event.client),
+    clientUrl: storableOptional(event.clientUrl),
+    incidentTitle: event.incidentTitle === undefined ? undefined : storableText(event.incidentTitle),
+  };
+}
 
 /**
  * Turns alert events into alerts and incidents. Requests that arrive together are committed in one
  * transaction (group commit): a caller's promise settles only after its events are durable, so an HTTP
  * 2xx always means committed, while one fsync serves many requests.
  */
-export function createIntakeService(deps: { db: Db; dialect: DialectName; repo: IncidentsRepo; clock: Clock; bus: EventBus; metrics: Metrics }) {
+export function createIntakeService(deps: {
+  db: Db; dialect: DialectName; repo: IncidentsRepo; servicesRepo: Pick<ServicesRepo, 'updateIntegration'>; clock: Clock; bus: EventBus; metrics: Metrics;
+}) {
   const { db, repo, clock, bus, metrics } = deps;
+  // When each integration's last_event_at was last written; refreshed at most every LAST_EVENT_WRITE_MS.
+  const lastEventWritten = new Map<string, number>();
   const queue: Pending[] = [];
   // SQLite has one writer; PostgreSQL takes a few transactions at once.
   const maxConcurrent = deps.dialect === 'sqlite' ? 1 : 4;
@@ -141,6 +173,17 @@ export function createIntakeService(deps: { db: Db; dialect: DialectName; repo: 
     return outcomes;
   }
 
+  /** Keeps integrations' last_event_at roughly current without a write per event. */
+  async function recordLastEvent(changes: IncidentChanges, batch: Pending[]): Promise<void> {
+    const now = changes.now.getTime();
+    const ids = new Set(batch.flatMap((p) => p.request.events.map((e) => e.integration.id)));
+    for (const id of ids) {
+      if (now - (lastEventWritten.get(id) ?? 0) < LAST_EVENT_WRITE_MS) continue;
+      await deps.servicesRepo.updateIntegration(id, { last_event_at: changes.nowIso }, changes.tx);
+      lastEventWritten.set(id, now);
+    }
+  }
+
   /** Commits a batch in one transaction. Returns the outcomes per request, or throws. */
   async function commit(batch: Pending[]): Promise<{ outcomes: EventOutcome[][]; changes: IncidentChanges }> {
     let changes!: IncidentChanges;
@@ -148,6 +191,7 @@ export function createIntakeService(deps: { db: Db; dialect: DialectName; repo: 
       changes = new IncidentChanges(tx, repo, clock.now());
       const all: EventOutcome[][] = [];
       for (const p of batch) all.push(await applyRequest(changes, p.request));
+      await recordLastEvent(changes, batch);
       return all;
     });
     return { outcomes, changes };
@@ -198,7 +242,7 @@ export function createIntakeService(deps: { db: Db; dialect: DialectName; repo: 
     /** Commits the request's events; resolves once they are durable. */
     submit(request: IntakeRequest): Promise<EventOutcome[]> {
       return new Promise((resolve, reject) => {
-        queue.push({ request, resolve, reject });
+        queue.push({ request: { ...request, events: request.events.map(storableEvent) }, resolve, reject });
         if (running < maxConcurrent) void drain();
       });
     },

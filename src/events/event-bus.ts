@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
 
-/** What live views need to know after a commit. Published only after the transaction commits. */
-export type LiveEvent =
-  | { type: 'incident.changed'; incident: { id: string; number: number; status: string; title: string; urgency: string; service_id: string; updated_at: string }; reason: string }
-  | { type: 'timeline.appended'; incident_number: number; entry_id: string; entry_type: string };
+import type { LiveEvent } from './live-event.ts';
+
+export type { LiveEvent };
 
 export interface EventBus {
   publish(event: LiveEvent): void;

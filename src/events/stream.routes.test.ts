@@ -15,6 +15,8 @@ describe('live stream (SSE)', () => {
 
   test('the stream needs authentication', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/stream' });
+    assert.equal(res.statusCode, 401);
+  });
 
   test('a committed alert reaches a connected stream, and closing the app ends the stream', async () => {
     const controller = new AbortController();
@@ -37,8 +39,5 @@ describe('live stream (SSE)', () => {
     assert.equal(end, true, 'the stream ended when the server closed');
     await closing;
     controller.abort();
-  });
-
-    assert.equal(res.statusCode, 401);
   });
 });

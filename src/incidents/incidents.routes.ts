@@ -6,29 +6,9 @@ import { apiRoute, type RegisteredRoute } from '../http/route.ts';
 import type { ServicesRepo } from '../services/services.repo.ts';
 import type { IncidentsRepo } from './incidents.repo.ts';
 import type { IncidentsService } from './incidents.service.ts';
+import { alertSchema as alertOut, INCIDENT_STATUSES, incidentSchema as incidentOut, timelineEntrySchema as timelineOut } from './incident.schemas.ts';
 
-export const INCIDENT_STATUSES = ['triggered', 'acknowledged', 'resolved'] as const;
-
-const incidentOut = z.object({
-  id: z.string(), number: z.number(), title: z.string(), status: z.enum(INCIDENT_STATUSES), urgency: z.enum(['high', 'low']),
-  service: z.object({ id: z.string(), name: z.string() }),
-  created_at: z.string(), updated_at: z.string(),
-  acknowledged_at: z.string().nullable(), acknowledged_by: z.string().nullable(),
-  resolved_at: z.string().nullable(), resolved_by: z.string().nullable(),
-  alert_count: z.number(), html_url: z.string(),
-});
-const alertOut = z.object({
-  id: z.string(), dedup_key: z.string(), status: z.string(), summary: z.string(), severity: z.string(), source: z.string(),
-  component: z.string().nullable(), group: z.string().nullable(), class: z.string().nullable(),
-  custom_details: z.unknown(), links: z.array(z.unknown()), images: z.array(z.unknown()),
-  client: z.string().nullable(), client_url: z.string().nullable(),
-  first_seen_at: z.string(), last_seen_at: z.string(), resolved_at: z.string().nullable(), trigger_count: z.number(),
-});
-const timelineOut = z.object({
-  id: z.string(), type: z.string(), at: z.string(),
-  actor: z.object({ type: z.string(), id: z.string().nullable(), name: z.string() }),
-  message: z.string(), data: z.unknown(),
-});
+export { INCIDENT_STATUSES };
 
 const isoDate = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date or time').transform((v) => new Date(v).toISOString());
 const numberParam = z.object({ number: z.coerce.number().int().positive().max(2 ** 31) });

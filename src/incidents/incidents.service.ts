@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import type { Clock } from '../clock.ts';
+import type { INCIDENT_STATUSES, incidentSchema } from './incident.schemas.ts';
 import { fromJson } from '../db/codec.ts';
 import type { Db } from '../db/database.ts';
 import { AppError, notFound } from '../errors.ts';
@@ -9,24 +11,8 @@ import type { AlertRow, IncidentFilter, IncidentRow, IncidentsRepo, TimelineRow 
 import { type Actor, IncidentChanges } from './lifecycle.ts';
 import type { Urgency } from '../alerts/alert-event.ts';
 
-export type IncidentStatus = 'triggered' | 'acknowledged' | 'resolved';
-
-export interface IncidentView {
-  id: string;
-  number: number;
-  title: string;
-  status: IncidentStatus;
-  urgency: Urgency;
-  service: { id: string; name: string };
-  created_at: string;
-  updated_at: string;
-  acknowledged_at: string | null;
-  acknowledged_by: string | null;
-  resolved_at: string | null;
-  resolved_by: string | null;
-  alert_count: number;
-  html_url: string;
-}
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+export type IncidentView = z.infer<typeof incidentSchema>;
 
 export const presentAlert = (a: AlertRow) => ({
   id: a.id,

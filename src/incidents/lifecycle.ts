@@ -3,6 +3,7 @@ import { toIso, toJson } from '../db/codec.ts';
 import { newId } from '../ids.ts';
 import type { Urgency } from '../alerts/alert-event.ts';
 import type { EventBus } from '../events/event-bus.ts';
+import type { IncidentStatus } from './incidents.service.ts';
 import type { IncidentRow, IncidentsRepo } from './incidents.repo.ts';
 
 /** Who caused a change, as written on the timeline. */
@@ -128,7 +129,7 @@ export class IncidentChanges {
       bus.publish({
         type: 'incident.changed',
         reason,
-        incident: { id: row.id, number: row.number, status: row.status, title: row.title, urgency: row.urgency, service_id: row.service_id, updated_at: row.updated_at },
+        incident: { id: row.id, number: row.number, status: row.status as IncidentStatus, title: row.title, urgency: row.urgency as Urgency, service_id: row.service_id, updated_at: row.updated_at },
       });
     }
     for (const e of this.entries) {

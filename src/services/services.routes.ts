@@ -4,15 +4,8 @@ import { apiRoute, type RegisteredRoute } from '../http/route.ts';
 import { roleAtLeast } from '../users/roles.ts';
 import type { Principal } from '../users/users.service.ts';
 import { integrationTypeSchema } from './integration-config.ts';
+import { integrationSchema as integrationOut, serviceSchema as serviceOut } from './service.schemas.ts';
 import { integrationKeySchema, serviceNameSchema, type IntegrationView, type ServicesService } from './services.service.ts';
-
-const integrationOut = z.object({
-  id: z.string(), service_id: z.string(), name: z.string(), type: z.string(), key: z.string(),
-  config: z.record(z.string(), z.unknown()), url: z.string(), last_event_at: z.string().nullable(), created_at: z.string(),
-});
-const serviceOut = z.object({
-  id: z.string(), name: z.string(), description: z.string(), created_at: z.string(), updated_at: z.string(), integrations: z.array(integrationOut),
-});
 
 /** Intake keys let anyone raise alerts; viewers see them masked. */
 function maskFor(principal: Principal | null, integration: IntegrationView): IntegrationView {

@@ -6,22 +6,13 @@ import { AppError, conflict, notFound } from '../errors.ts';
 import { newId, newIntegrationKey, sha256Hex } from '../ids.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { type IntegrationType, parseIntegrationConfig } from './integration-config.ts';
+import type { integrationSchema } from './service.schemas.ts';
 import type { IntegrationRow, ServiceRow, ServicesRepo } from './services.repo.ts';
 
 export const serviceNameSchema = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9._ -]*$/, 'letters, digits, dot, dash, underscore and space; starting with a letter or digit');
 export const integrationKeySchema = z.string().regex(/^[A-Za-z0-9]{32}$/, 'must be 32 letters or digits');
 
-export interface IntegrationView {
-  id: string;
-  service_id: string;
-  name: string;
-  type: string;
-  key: string;
-  config: Record<string, unknown>;
-  url: string;
-  last_event_at: string | null;
-  created_at: string;
-}
+export type IntegrationView = z.infer<typeof integrationSchema>;
 
 /** The intake URL each integration type listens on. */
 export function integrationUrl(publicUrl: string, type: string, key: string): string {
@@ -44,7 +35,7 @@ export function createServicesService(deps: { db: Db; repo: ServicesRepo; clock:
       id: row.id,
       service_id: row.service_id,
       name: row.name,
-      type: row.type,
+      type: row.type as IntegrationType,
       key,
       config: fromJson<Record<string, unknown>>(row.config, {}),
       url: integrationUrl(publicUrl, row.type, key),

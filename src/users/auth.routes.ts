@@ -6,12 +6,12 @@ import { requirePrincipal } from '../http/principal.ts';
 import type { Clock } from '../clock.ts';
 import { createLoginLimiter } from './login-limiter.ts';
 import { roleSchema } from './roles.ts';
+import { sessionSchema, userSchema as userOut } from './user.schemas.ts';
 import type { UsersRepo } from './users.repo.ts';
 import { emailSchema, presentUser, SESSION_TTL_MS, type UsersService } from './users.service.ts';
 
 export const SESSION_COOKIE = 'fw_session';
 
-const userOut = z.object({ id: z.string(), email: z.string(), name: z.string(), role: roleSchema, created_at: z.string() });
 const passwordSchema = z.string().min(12, 'at least 12 characters').max(1024);
 
 export function registerAuthRoutes(app: FastifyInstance, routes: RegisteredRoute[], deps: { users: UsersService; repo: UsersRepo; clock: Clock; secureCookies: boolean }) {
@@ -58,7 +58,7 @@ export function registerAuthRoutes(app: FastifyInstance, routes: RegisteredRoute
   apiRoute(app, routes, {
     method: 'GET', url: '/api/v1/auth/session', auth: 'viewer', tags: ['auth'],
     summary: 'Who is signed in, with the CSRF token to send as X-CSRF-Token on changes.',
-    response: z.object({ principal: z.object({ kind: z.string(), id: z.string(), name: z.string(), role: roleSchema, user_id: z.string().nullable() }), user: userOut.nullable(), csrf_token: z.string().nullable() }),
+    response: sessionSchema,
     handler: async ({ principal }) => {
       const p = requirePrincipal(principal);
       const user = p.userId ? await repo.findById(p.userId) : undefined;

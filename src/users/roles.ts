@@ -1,8 +1,8 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { ROLES, roleSchema } from './user.schemas.ts';
 
 /** Roles in increasing power. A route names the least role it needs. */
-export const ROLES = ['viewer', 'responder', 'admin'] as const;
-export const roleSchema = z.enum(ROLES);
+export { ROLES, roleSchema };
 export type Role = z.infer<typeof roleSchema>;
 
 export function roleAtLeast(actual: Role, needed: Role): boolean {

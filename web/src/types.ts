@@ -1,111 +1,29 @@
-// Shapes of the Firewatch REST API as the UI reads them (see GET /api/v1/openapi.json).
+// Shapes of the Firewatch REST API as the UI reads them, derived from the server's own zod schemas
+// (the same ones that filter responses and describe GET /api/v1/openapi.json). Types only: nothing
+// from the server is bundled into the browser.
+import type { z } from 'zod';
+import type { alertSchema, incidentDetailSchema, incidentPageSchema, incidentSchema, timelineEntrySchema } from '../../src/incidents/incident.schemas.ts';
+import type { integrationSchema, serviceSchema } from '../../src/services/service.schemas.ts';
+import type { roleSchema, sessionSchema, userSchema } from '../../src/users/user.schemas.ts';
 
-export type Role = 'viewer' | 'responder' | 'admin';
-export type IncidentStatus = 'triggered' | 'acknowledged' | 'resolved';
-export type Urgency = 'high' | 'low';
-export type IntegrationType = 'pagerduty' | 'alertmanager' | 'webhook' | 'heartbeat';
+export type { LiveEvent } from '../../src/events/live-event.ts';
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  created_at: string;
-}
-
-export interface Session {
-  principal: { kind: string; id: string; name: string; role: Role; user_id: string | null };
-  user: User | null;
-  csrf_token: string | null;
-}
-
-export interface Incident {
-  id: string;
-  number: number;
-  title: string;
-  status: IncidentStatus;
-  urgency: Urgency;
-  service: { id: string; name: string };
-  created_at: string;
-  updated_at: string;
-  acknowledged_at: string | null;
-  acknowledged_by: string | null;
-  resolved_at: string | null;
-  resolved_by: string | null;
-  alert_count: number;
-  html_url: string;
-}
-
-export interface IncidentPage {
-  incidents: Incident[];
-  next_cursor: number | null;
-}
-
-export interface Alert {
-  id: string;
-  dedup_key: string;
-  status: string;
-  summary: string;
-  severity: string;
-  source: string;
-  component: string | null;
-  group: string | null;
-  class: string | null;
-  custom_details: unknown;
-  /** As sent by the source: usually `{ href, text }`, but never trusted to be. */
-  links: unknown[];
-  images: unknown[];
-  client: string | null;
-  client_url: string | null;
-  first_seen_at: string;
-  last_seen_at: string;
-  resolved_at: string | null;
-  trigger_count: number;
-}
-
-export interface TimelineEntry {
-  id: string;
-  type: string;
-  at: string;
-  actor: { type: string; id: string | null; name: string };
-  message: string;
-  data: unknown;
-}
-
-export interface IncidentDetail {
-  incident: Incident;
-  alerts: Alert[];
-  timeline: TimelineEntry[];
-}
-
-export interface Integration {
-  id: string;
-  service_id: string;
-  name: string;
-  type: IntegrationType;
-  key: string;
-  url: string;
-  config: Record<string, unknown>;
-  last_event_at: string | null;
-  created_at: string;
-}
-
-export interface Service {
-  id: string;
-  name: string;
-  description: string;
-  created_at: string;
-  updated_at: string;
-  integrations: Integration[];
-}
+export type Role = z.infer<typeof roleSchema>;
+export type User = z.infer<typeof userSchema>;
+export type Session = z.infer<typeof sessionSchema>;
+export type Incident = z.infer<typeof incidentSchema>;
+export type IncidentStatus = Incident['status'];
+export type Urgency = Incident['urgency'];
+export type IncidentPage = z.infer<typeof incidentPageSchema>;
+export type Alert = z.infer<typeof alertSchema>;
+export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
+export type IncidentDetail = z.infer<typeof incidentDetailSchema>;
+export type Integration = z.infer<typeof integrationSchema>;
+export type IntegrationType = Integration['type'];
+export type Service = z.infer<typeof serviceSchema>;
 
 export interface IncidentFilters {
   status: string;
   service: string;
   urgency: string;
 }
-
-/** What GET /api/v1/stream sends. */
-export type LiveEvent =
-  | { type: 'incident.changed'; reason: string; incident: { id: string; number: number; status: IncidentStatus; title: string; urgency: Urgency; service_id: string; updated_at: string } }
-  | { type: 'timeline.appended'; incident_number: number; entry_id: string; entry_type: string };

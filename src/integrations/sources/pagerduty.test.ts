@@ -24,6 +24,8 @@ for (const dialect of DIALECTS) {
       assert.equal(opened.length, 1);
       assert.equal(opened[0].status, 'triggered');
       assert.equal(opened[0].urgency, 'high');
+      const service = (await t.app.inject({ method: 'GET', url: '/api/v1/services/checkout', headers: t.auth('viewer') })).json().service;
+      assert.ok(service.integrations.find((i: { name: string }) => i.name === 'pd').last_event_at, 'the integration shows when it last received an event');
     });
 
     test('a repeat trigger with the same key appends to the open alert instead of opening a new incident', async () => {

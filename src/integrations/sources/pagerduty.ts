@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { SEVERITIES, type AlertEvent } from '../../alerts/alert-event.ts';
-import { toIso, toJson } from '../../db/codec.ts';
+import { storableText, toIso, toJson } from '../../db/codec.ts';
 import { newId } from '../../ids.ts';
 import { normaliseError } from '../../http/errors.ts';
 import type { IntakeContext } from '../intake-context.ts';
@@ -142,8 +142,8 @@ export function registerPagerDutyRoutes(app: FastifyInstance, ctx: IntakeContext
         id: newId(),
         service_id: integration.serviceId,
         integration_id: integration.id,
-        summary: body.payload.summary,
-        source: body.payload.source ?? null,
+        summary: storableText(body.payload.summary),
+        source: body.payload.source === undefined ? null : storableText(body.payload.source),
         timestamp: body.payload.timestamp ? toIso(new Date(body.payload.timestamp)) : toIso(now),
         custom_details: toJson(body.payload.custom_details ?? {}),
         links: toJson(body.links ?? []),
