@@ -34,6 +34,9 @@ for (const dialect of DIALECTS) {
         cursor = body.next_cursor;
       } while (cursor);
       assert.equal(seen.length, 30);
+      const exact = (await get('/api/v1/incidents?limit=30')).json();
+      assert.equal(exact.incidents.length, 30);
+      assert.equal(exact.next_cursor, null, 'a page that reaches the end has no cursor');
       assert.deepEqual(seen, seen.toSorted((a, b) => b - a));
       assert.equal(new Set(seen).size, 30);
     });

@@ -45,11 +45,13 @@ export function registerIncidentsRoutes(app: FastifyInstance, routes: Registered
         if (!service) throw notFound('service', `service ${query.service} not found`);
         serviceId = service.id;
       }
+      // One row more than asked tells whether another page exists, so the last page has no cursor.
       const list = await incidents.list({
         statuses: query.status, serviceId, urgency: query.urgency, since: query.since, until: query.until,
-        beforeNumber: query.before, limit: query.limit,
+        beforeNumber: query.before, limit: query.limit + 1,
       });
-      return { incidents: list, next_cursor: list.length === query.limit ? list[list.length - 1].number : null };
+      const page = list.slice(0, query.limit);
+      return { incidents: page, next_cursor: list.length > query.limit ? page[page.length - 1].number : null };
     },
   });
 

@@ -231,6 +231,9 @@ describe('web UI in Chromium', { skip: chromiumSkip }, () => {
       assert.equal(await horizontalOverflow(mobile), 0, 'incident page is wider than the phone');
 
       await mobile.goto(`${fw.url}/services`);
+      // Snippets start folded once an integration has received events; unfold them to measure the widest layout.
+      await mobile.locator('details.snippets').first().waitFor({ state: 'attached' });
+      await mobile.evaluate("document.querySelectorAll('details.snippets').forEach((d) => d.setAttribute('open', ''))");
       await mobile.locator('.snippet pre').first().waitFor();
       assert.equal(await horizontalOverflow(mobile), 0, 'services page is wider than the phone');
       assert.deepEqual(errors, []);
