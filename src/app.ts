@@ -97,7 +97,6 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) allRoutes.push({ method, url: route.url, auth: route.config?.auth });
   });
-  await app.register(cookie);
   app.setErrorHandler(apiErrorHandler);
 
   // Per-request metrics, labelled by route pattern so label cardinality stays bounded.
@@ -107,51 +106,57 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
-  // Authentication and role checks for every route that declares `config.auth`.
-  app.addHook('onRequest', async (request) => {
-    const needed = request.routeOptions.config?.auth;
-    if (!needed || needed === 'public') return;
-    let principal: Principal | null = null;
-    const header = request.headers.authorization;
-    if (header) {
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match) throw new AppError('authentication_required', 401, 'use Authorization: Bearer <token>');
-      principal = await users.principalFromToken(match[1]);
-      if (!principal) throw new AppError('invalid_token', 401, 'the API token is unknown or revoked');
-    } else {
-      const session = request.cookies[SESSION_COOKIE];
-      if (session) principal = await users.principalFromSession(session);
-      if (!principal) throw new AppError('authentication_required', 401, 'sign in or send Authorization: Bearer <token>');
-      // Cookie-authenticated changes must echo the session's CSRF token (a cross-site form cannot read it).
-      if (!SAFE_METHODS.has(request.method) && request.headers['x-csrf-token'] !== principal.csrfToken) {
-        throw new AppError('csrf_failed', 403, 'missing or wrong X-CSRF-Token header');
-      }
-    }
-    if (!roleAtLeast(principal.role, needed)) {
-      throw new AppError('forbidden', 403, `this needs the ${needed} role; you have ${principal.role}`);
-    }
-    request.principal = principal;
-  });
-
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const ready = await isReady(db);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', database: handle.dialect });
   });
-  app.get('/metrics', { config: { auth: config.metricsPublic ? 'public' : 'viewer' } }, async (_request, reply) => {
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
 
+  // Everything that authenticates lives in this context: the cookie parser and the auth hook run only here,
+  // so intake requests (authenticated by their key) pay for neither.
   const routes: RegisteredRoute[] = [];
-  registerAuthRoutes(app, routes, { users, repo: usersRepo, clock, secureCookies: config.publicUrl.startsWith('https:') });
-  registerServicesRoutes(app, routes, { services, onIntegrationsChanged: () => integrations.forget() });
-  registerIncidentsRoutes(app, routes, { incidents, repo: incidentsRepo, servicesRepo });
-  registerStreamRoutes(app, routes, { bus });
-  registerConfigRoutes(app, routes, { apply });
-  apiRoute(app, routes, {
-    method: 'GET', url: '/api/v1/openapi.json', auth: 'viewer', tags: ['meta'],
-    summary: 'This document.',
-    handler: async () => buildOpenApi(routes, { version: VERSION, publicUrl: config.publicUrl }),
+  await app.register(async (api) => {
+    await api.register(cookie);
+    // Authentication and role checks for every route that declares `config.auth`.
+    api.addHook('onRequest', async (request) => {
+      const needed = request.routeOptions.config?.auth;
+      if (!needed || needed === 'public') return;
+      let principal: Principal | null = null;
+      const header = request.headers.authorization;
+      if (header) {
+        const match = /^Bearer\s+(\S+)$/i.exec(header);
+        if (!match) throw new AppError('authentication_required', 401, 'use Authorization: Bearer <token>');
+        principal = await users.principalFromToken(match[1]);
+        if (!principal) throw new AppError('invalid_token', 401, 'the API token is unknown or revoked');
+      } else {
+        const session = request.cookies[SESSION_COOKIE];
+        if (session) principal = await users.principalFromSession(session);
+        if (!principal) throw new AppError('authentication_required', 401, 'sign in or send Authorization: Bearer <token>');
+        // Cookie-authenticated changes must echo the session's CSRF token (a cross-site form cannot read it).
+        if (!SAFE_METHODS.has(request.method) && request.headers['x-csrf-token'] !== principal.csrfToken) {
+          throw new AppError('csrf_failed', 403, 'missing or wrong X-CSRF-Token header');
+        }
+      }
+      if (!roleAtLeast(principal.role, needed)) {
+        throw new AppError('forbidden', 403, `this needs the ${needed} role; you have ${principal.role}`);
+      }
+      request.principal = principal;
+    });
+
+    api.get('/metrics', { config: { auth: config.metricsPublic ? 'public' : 'viewer' } }, async (_request, reply) => {
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+
+    registerAuthRoutes(api, routes, { users, repo: usersRepo, clock, secureCookies: config.publicUrl.startsWith('https:') });
+    registerServicesRoutes(api, routes, { services, onIntegrationsChanged: () => integrations.forget() });
+    registerIncidentsRoutes(api, routes, { incidents, repo: incidentsRepo, servicesRepo });
+    registerStreamRoutes(api, routes, { bus });
+    registerConfigRoutes(api, routes, { apply });
+    apiRoute(api, routes, {
+      method: 'GET', url: '/api/v1/openapi.json', auth: 'viewer', tags: ['meta'],
+      summary: 'This document.',
+      handler: async () => buildOpenApi(routes, { version: VERSION, publicUrl: config.publicUrl }),
+    });
   });
 
   registerPagerDutyRoutes(app, intakeContext);

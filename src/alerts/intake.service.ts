@@ -186,12 +186,10 @@ export function createIntakeService(deps: {
 
   /** Commits a batch in one transaction. Returns the outcomes per request, or throws. */
   async function commit(batch: Pending[]): Promise<{ outcomes: EventOutcome[][]; changes: IncidentChanges }> {
-    let changes!: IncidentChanges;
-    const outcomes = await db.transaction().execute(async (tx) => {
-      changes = new IncidentChanges(tx, repo, clock.now());
+    const { result: outcomes, changes } = await IncidentChanges.run(db, repo, () => clock.now(), async (c) => {
       const all: EventOutcome[][] = [];
-      for (const p of batch) all.push(await applyRequest(changes, p.request));
-      await recordLastEvent(changes, batch);
+      for (const p of batch) all.push(await applyRequest(c, p.request));
+      await recordLastEvent(c, batch);
       return all;
     });
     return { outcomes, changes };
@@ -230,6 +228,9 @@ export function createIntakeService(deps: {
     running += 1;
     try {
       while (queue.length > 0) {
+        // node:sqlite is synchronous: without a turn of the event loop here, no other request would be read
+        // while a transaction runs, and every batch would hold one request.
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = queue.splice(0, MAX_BATCH);
         await commitWithRetry(batch);
       }

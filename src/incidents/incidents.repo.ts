@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import type { Db, DialectName, Tx } from '../db/database.ts';
+import { createRawSql, type Db, type DialectName, type Tx } from '../db/database.ts';
 import type { AlertsTable, ChangeEventsTable, IncidentsTable, TimelineEntriesTable } from '../db/schema.ts';
 
 export type IncidentRow = IncidentsTable;
@@ -30,26 +29,26 @@ export interface IncidentListRow extends IncidentRow {
  */
 export function createIncidentsRepo(db: Db, dialect: DialectName) {
   const lock = dialect === 'postgres';
+  // The intake's per-event statements are hand-written (see createRawSql); the rest use the query builder.
+  const raw = createRawSql(dialect);
+  const first = async <R>(tx: Q, text: string, params: unknown[]) => (await raw.query<R>(tx, text, params)).rows[0];
   return {
     /** The next per-installation incident number; takes a row lock on PostgreSQL until the transaction ends. */
     async nextIncidentNumber(tx: Q): Promise<number> {
-      const row = await sql<{ value: number }>`update counters set value = value + 1 where name = 'incident_number' returning value`.execute(tx);
-      return Number(row.rows[0].value);
+      const row = await first<{ value: number }>(tx, "update counters set value = value + 1 where name = 'incident_number' returning value", []);
+      return Number(row!.value);
     },
     async insertIncident(tx: Q, row: IncidentRow): Promise<void> {
-      await tx.insertInto('incidents').values(row).execute();
+      await raw.insert(tx, 'incidents', [row]);
     },
     async updateIncident(tx: Q, id: string, patch: Partial<Omit<IncidentRow, 'id'>>): Promise<void> {
-      await tx.updateTable('incidents').set(patch).where('id', '=', id).execute();
+      await raw.updateById(tx, 'incidents', id, patch);
     },
     findOpenIncidentByGroup(tx: Q, integrationId: string, groupKey: string): Promise<IncidentRow | undefined> {
-      return tx.selectFrom('incidents').selectAll()
-        .where('integration_id', '=', integrationId).where('group_key', '=', groupKey).where('open', '=', 1)
-        .$if(lock, (q) => q.forUpdate())
-        .executeTakeFirst();
+      return first<IncidentRow>(tx, `select * from incidents where integration_id = ? and group_key = ? and open = 1${raw.forUpdate}`, [integrationId, groupKey]);
     },
     findIncidentById(tx: Q, id: string): Promise<IncidentRow | undefined> {
-      return tx.selectFrom('incidents').selectAll().where('id', '=', id).$if(lock, (q) => q.forUpdate()).executeTakeFirst();
+      return first<IncidentRow>(tx, `select * from incidents where id = ?${raw.forUpdate}`, [id]);
     },
     findIncidentByNumber(number: number, tx?: Tx): Promise<IncidentRow | undefined> {
       return (tx ?? db).selectFrom('incidents').selectAll().where('number', '=', number).$if(lock && !!tx, (q) => q.forUpdate()).executeTakeFirst();
@@ -71,38 +70,32 @@ export function createIncidentsRepo(db: Db, dialect: DialectName) {
       return rows.map((r) => ({ ...r, alert_count: Number(r.alert_count ?? 0) }));
     },
     async insertAlert(tx: Q, row: AlertRow): Promise<void> {
-      await tx.insertInto('alerts').values(row).execute();
+      await raw.insert(tx, 'alerts', [row]);
     },
     async updateAlert(tx: Q, id: string, patch: Partial<Omit<AlertRow, 'id'>>): Promise<void> {
-      await tx.updateTable('alerts').set(patch).where('id', '=', id).execute();
+      await raw.updateById(tx, 'alerts', id, patch);
     },
     findOpenAlert(tx: Q, integrationId: string, dedupKey: string): Promise<AlertRow | undefined> {
-      return tx.selectFrom('alerts').selectAll()
-        .where('integration_id', '=', integrationId).where('dedup_key', '=', dedupKey).where('open', '=', 1)
-        .$if(lock, (q) => q.forUpdate())
-        .executeTakeFirst();
+      return first<AlertRow>(tx, `select * from alerts where integration_id = ? and dedup_key = ? and open = 1${raw.forUpdate}`, [integrationId, dedupKey]);
     },
     listAlerts(incidentId: string, tx: Q = db): Promise<AlertRow[]> {
       return tx.selectFrom('alerts').selectAll().where('incident_id', '=', incidentId).orderBy('first_seen_at').orderBy('id').execute();
     },
     async countOpenAlerts(tx: Q, incidentId: string): Promise<number> {
-      const row = await tx.selectFrom('alerts').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('incident_id', '=', incidentId).where('open', '=', 1).executeTakeFirstOrThrow();
-      return Number(row.n);
+      const row = await first<{ n: number }>(tx, 'select count(*) as n from alerts where incident_id = ? and open = 1', [incidentId]);
+      return Number(row?.n ?? 0);
     },
     /** Closes every open alert of an incident; returns how many. */
     async resolveOpenAlerts(tx: Q, incidentId: string, atIso: string): Promise<number> {
-      const result = await tx.updateTable('alerts')
-        .set({ status: 'resolved', resolved_at: atIso, open: null })
-        .where('incident_id', '=', incidentId).where('open', '=', 1).executeTakeFirst();
-      return Number(result.numUpdatedRows);
+      return (await raw.query(tx, "update alerts set status = 'resolved', resolved_at = ?, open = null where incident_id = ? and open = 1", [atIso, incidentId])).affected;
     },
     async acknowledgeOpenAlerts(tx: Q, incidentId: string): Promise<void> {
-      await tx.updateTable('alerts').set({ status: 'acknowledged' })
-        .where('incident_id', '=', incidentId).where('status', '=', 'triggered').execute();
+      await raw.query(tx, "update alerts set status = 'acknowledged' where incident_id = ? and status = 'triggered'", [incidentId]);
     },
-    async insertTimeline(tx: Q, row: TimelineRow): Promise<void> {
-      await tx.insertInto('timeline_entries').values(row).execute();
+    /** Appends timeline entries; a transaction's entries are written together, in order, before it commits. */
+    async insertTimeline(tx: Q, rows: TimelineRow[]): Promise<void> {
+      // Bounded rows per statement: SQLite allows at most 32,766 parameters.
+      for (let i = 0; i < rows.length; i += 500) await raw.insert(tx, 'timeline_entries', rows.slice(i, i + 500));
     },
     listTimeline(incidentId: string, tx: Q = db): Promise<TimelineRow[]> {
       return tx.selectFrom('timeline_entries').selectAll().where('incident_id', '=', incidentId).orderBy('at').orderBy('id').execute();

@@ -80,12 +80,10 @@ export function createIncidentsService(deps: {
 
   /** Runs a change to one incident in a transaction, then publishes it. */
   async function change(number: number, apply: (changes: IncidentChanges, incident: IncidentRow) => Promise<IncidentRow | null>): Promise<IncidentView> {
-    const { row, changes } = await db.transaction().execute(async (tx) => {
-      const incident = await repo.findIncidentByNumber(number, tx);
+    const { result: row, changes } = await IncidentChanges.run(db, repo, () => clock.now(), async (c) => {
+      const incident = await repo.findIncidentByNumber(number, c.tx);
       if (!incident) throw notFound('incident', `incident ${number} not found`);
-      const c = new IncidentChanges(tx, repo, clock.now());
-      const updated = await apply(c, incident);
-      return { row: updated ?? incident, changes: c };
+      return (await apply(c, incident)) ?? incident;
     });
     changes.publish(bus);
     return view(row);
@@ -134,11 +132,8 @@ export function createIncidentsService(deps: {
     async create(input: { title: string; serviceName: string; urgency: Urgency }, actor: Actor): Promise<IncidentView> {
       const service = await servicesRepo.findByName(input.serviceName);
       if (!service) throw notFound('service', `service ${input.serviceName} not found`);
-      const { row, changes } = await db.transaction().execute(async (tx) => {
-        const c = new IncidentChanges(tx, repo, clock.now());
-        const opened = await c.open({ title: input.title, serviceId: service.id, integrationId: null, groupKey: null, urgency: input.urgency, actor });
-        return { row: opened, changes: c };
-      });
+      const { result: row, changes } = await IncidentChanges.run(db, repo, () => clock.now(), (c) =>
+        c.open({ title: input.title, serviceId: service.id, integrationId: null, groupKey: null, urgency: input.urgency, actor }));
       metrics.incidentsOpened.inc();
       changes.publish(bus);
       return view(row);

@@ -1,10 +1,10 @@
-import type { Tx } from '../db/database.ts';
+import type { Db, Tx } from '../db/database.ts';
 import { toIso, toJson } from '../db/codec.ts';
 import { newId } from '../ids.ts';
 import type { Urgency } from '../alerts/alert-event.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { IncidentStatus } from './incidents.service.ts';
-import type { IncidentRow, IncidentsRepo } from './incidents.repo.ts';
+import type { IncidentRow, IncidentsRepo, TimelineRow } from './incidents.repo.ts';
 
 /** Who caused a change, as written on the timeline. */
 export interface Actor {
@@ -30,7 +30,20 @@ export class IncidentChanges {
   readonly repo: IncidentsRepo;
   private readonly changed = new Map<string, { row: IncidentRow; reason: string }>();
   private readonly entries: { incidentNumber: number; id: string; type: string }[] = [];
+  private readonly pendingTimeline: TimelineRow[] = [];
   openedCount = 0;
+
+  /** Runs `work` in a transaction with an IncidentChanges, flushing before commit; publish() afterwards. */
+  static async run<T>(db: Db, repo: IncidentsRepo, now: () => Date, work: (changes: IncidentChanges) => Promise<T>): Promise<{ result: T; changes: IncidentChanges }> {
+    let changes!: IncidentChanges;
+    const result = await db.transaction().execute(async (tx) => {
+      changes = new IncidentChanges(tx, repo, now());
+      const value = await work(changes);
+      await changes.flush();
+      return value;
+    });
+    return { result, changes };
+  }
 
   constructor(tx: Tx, repo: IncidentsRepo, now: Date) {
     this.tx = tx;
@@ -42,9 +55,10 @@ export class IncidentChanges {
     return toIso(this.now);
   }
 
+  /** Records a timeline entry; entries are written by flush(), in order, in the same transaction. */
   async timeline(incident: IncidentRow, type: TimelineType, actor: Actor, message: string, data: unknown = {}): Promise<void> {
     const id = newId(this.now.getTime());
-    await this.repo.insertTimeline(this.tx, {
+    this.pendingTimeline.push({
       id,
       incident_id: incident.id,
       type,
@@ -56,6 +70,12 @@ export class IncidentChanges {
       data: toJson(data),
     });
     this.entries.push({ incidentNumber: incident.number, id, type });
+  }
+
+  /** Writes what is still pending; call before the transaction commits (IncidentChanges.run does). */
+  async flush(): Promise<void> {
+    const rows = this.pendingTimeline.splice(0);
+    await this.repo.insertTimeline(this.tx, rows);
   }
 
   private async save(incident: IncidentRow, patch: Partial<IncidentRow>, reason: string): Promise<IncidentRow> {
