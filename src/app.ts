@@ -71,7 +71,7 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
 
   const usersRepo = createUsersRepo(db);
   const servicesRepo = createServicesRepo(db);
-  const incidentsRepo = createIncidentsRepo(db, handle.dialect);
+  const incidentsRepo = createIncidentsRepo(db, handle.raw);
   const teamsRepo = createTeamsRepo(db);
 
   const users = createUsersService({ repo: usersRepo, clock });

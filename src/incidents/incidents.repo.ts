@@ -1,4 +1,4 @@
-import { createRawSql, type Db, type DialectName, type Tx } from '../db/database.ts';
+import type { Db, RawSql, Tx } from '../db/database.ts';
 import type { AlertsTable, ChangeEventsTable, IncidentsTable, TimelineEntriesTable } from '../db/schema.ts';
 
 export type IncidentRow = IncidentsTable;
@@ -27,10 +27,9 @@ export interface IncidentListRow extends IncidentRow {
  * Reads that precede a change lock the row on PostgreSQL (SELECT … FOR UPDATE), so concurrent
  * transactions in several processes serialise per alert and incident. SQLite has a single writer.
  */
-export function createIncidentsRepo(db: Db, dialect: DialectName) {
-  const lock = dialect === 'postgres';
+export function createIncidentsRepo(db: Db, raw: RawSql) {
+  const lock = raw.forUpdate !== '';
   // The intake's per-event statements are hand-written (see createRawSql); the rest use the query builder.
-  const raw = createRawSql(dialect);
   const first = async <R>(tx: Q, text: string, params: unknown[]) => (await raw.query<R>(tx, text, params)).rows[0];
   return {
     /** The next per-installation incident number; takes a row lock on PostgreSQL until the transaction ends. */
@@ -94,8 +93,14 @@ export function createIncidentsRepo(db: Db, dialect: DialectName) {
     },
     /** Appends timeline entries; a transaction's entries are written together, in order, before it commits. */
     async insertTimeline(tx: Q, rows: TimelineRow[]): Promise<void> {
-      // Bounded rows per statement: SQLite allows at most 32,766 parameters.
-      for (let i = 0; i < rows.length; i += 500) await raw.insert(tx, 'timeline_entries', rows.slice(i, i + 500));
+      // Chunks of 64, 16, 4 and 1 rows: few distinct statements to prepare, and far under SQLite's parameter limit.
+      let i = 0;
+      for (const size of [64, 16, 4, 1]) {
+        while (rows.length - i >= size) {
+          await raw.insert(tx, 'timeline_entries', rows.slice(i, i + size));
+          i += size;
+        }
+      }
     },
     listTimeline(incidentId: string, tx: Q = db): Promise<TimelineRow[]> {
       return tx.selectFrom('timeline_entries').selectAll().where('incident_id', '=', incidentId).orderBy('at').orderBy('id').execute();
