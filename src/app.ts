@@ -39,6 +39,26 @@ import { createUsersService, type Principal, type UsersService } from './users/u
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const MAX_JSON_DEPTH = 200;
+
+/** The deepest nesting of arrays and objects in JSON text, skipping string contents; one pass, no parse. */
+export function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
 
 export interface Features {
   users: UsersService;
@@ -76,11 +96,11 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
 
   const users = createUsersService({ repo: usersRepo, clock });
   const services = createServicesService({ db, repo: servicesRepo, clock, secrets, publicUrl: config.publicUrl });
-  const incidents = createIncidentsService({ db, repo: incidentsRepo, servicesRepo, clock, bus, metrics, publicUrl: config.publicUrl });
-  const intake = createIntakeService({ db, dialect: handle.dialect, repo: incidentsRepo, servicesRepo, clock, bus, metrics });
+  const incidents = createIncidentsService({ db, durable: handle.durable, repo: incidentsRepo, servicesRepo, clock, bus, metrics, publicUrl: config.publicUrl });
+  const intake = createIntakeService({ db, dialect: handle.dialect, durable: handle.durable, repo: incidentsRepo, servicesRepo, clock, bus, metrics });
   const integrations = createIntegrationLookup(services, clock);
-  const intakeContext: IntakeContext = { db, intake, integrations, servicesRepo, incidentsRepo, clock, metrics, maxEventBytes: config.maxEventBytes };
-  const apply = createApplyService({ db, clock, secrets, servicesRepo, services, usersRepo, teamsRepo, onChange: () => integrations.forget() });
+  const intakeContext: IntakeContext = { db, durable: handle.durable, intake, integrations, servicesRepo, incidentsRepo, clock, metrics, maxEventBytes: config.maxEventBytes };
+  const apply = createApplyService({ db, durable: handle.durable, clock, secrets, servicesRepo, services, usersRepo, teamsRepo, onChange: () => integrations.forget() });
 
   const app = Fastify({
     logger: options.logger === false ? false : { level: config.logLevel },
@@ -91,6 +111,27 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     // Alertmanager and PagerDuty clients send JSON; __proto__ keys are refused rather than merged.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Malformed URLs and over-long path parameters answer in the API's error shape, not Fastify's.
+    frameworkErrors: (error, request, reply) => apiErrorHandler(new AppError('bad_url', 400, `the URL is malformed: ${error.message}`), request, reply),
+    routerOptions: {
+      maxParamLength: 200,
+      onMaxParamLength: (_path, _req, res) => {
+        res.statusCode = 414;
+        res.setHeader('content-type', 'application/json; charset=utf-8');
+        res.end(JSON.stringify({ error: { code: 'uri_too_long', message: 'a path segment is longer than 200 characters' } }));
+      },
+    },
+  });
+  // JSON bodies: the default parser (prototype-poisoning checks included) behind a nesting limit, since
+  // storing a document nested thousands deep would overflow the stack inside the commit.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonNestingDepth(body as string) > MAX_JSON_DEPTH) {
+      done(new AppError('invalid_json', 400, `the JSON is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    parseJson(request, body as string, done);
   });
   app.decorateRequest('principal', null);
   const allRoutes: AppBundle['allRoutes'] = [];

@@ -63,7 +63,7 @@ function storableEvent(event: AlertEvent): AlertEvent {
  * 2xx always means committed, while one fsync serves many requests.
  */
 export function createIntakeService(deps: {
-  db: Db; dialect: DialectName; repo: IncidentsRepo; servicesRepo: Pick<ServicesRepo, 'updateIntegration'>; clock: Clock; bus: EventBus; metrics: Metrics;
+  db: Db; dialect: DialectName; repo: IncidentsRepo; durable: () => Promise<void>; servicesRepo: Pick<ServicesRepo, 'updateIntegration'>; clock: Clock; bus: EventBus; metrics: Metrics;
 }) {
   const { db, repo, clock, bus, metrics } = deps;
   // When each integration's last_event_at was last written; refreshed at most every LAST_EVENT_WRITE_MS.
@@ -186,7 +186,7 @@ export function createIntakeService(deps: {
 
   /** Commits a batch in one transaction. Returns the outcomes per request, or throws. */
   async function commit(batch: Pending[]): Promise<{ outcomes: EventOutcome[][]; changes: IncidentChanges }> {
-    const { result: outcomes, changes } = await IncidentChanges.run(db, repo, () => clock.now(), async (c) => {
+    const { result: outcomes, changes } = await IncidentChanges.run(db, repo, () => clock.now(), async () => {}, async (c) => {
       const all: EventOutcome[][] = [];
       for (const p of batch) all.push(await applyRequest(c, p.request));
       await recordLastEvent(c, batch);
@@ -209,7 +209,11 @@ export function createIntakeService(deps: {
     for (let attempt = 1; ; attempt++) {
       try {
         const { outcomes, changes } = await commit(batch);
-        settle(batch, outcomes, changes);
+        // On disk before anyone hears "committed"; the next batch need not wait for this flush.
+        void deps.durable().then(
+          () => settle(batch, outcomes, changes),
+          (error: unknown) => batch.forEach((p) => p.reject(error)),
+        );
         return;
       } catch (error) {
         if (batch.length > 1) {

@@ -30,7 +30,7 @@ export function parseConfigYaml(text: string): ConfigDocument {
 }
 
 export function createApplyService(deps: {
-  db: Db; clock: Clock; secrets: SecretBox; servicesRepo: ServicesRepo; services: ServicesService; usersRepo: UsersRepo; teamsRepo: TeamsRepo; onChange?: () => void;
+  db: Db; durable: () => Promise<void>; clock: Clock; secrets: SecretBox; servicesRepo: ServicesRepo; services: ServicesService; usersRepo: UsersRepo; teamsRepo: TeamsRepo; onChange?: () => void;
 }) {
   const { db, clock, secrets, servicesRepo, services, usersRepo, teamsRepo } = deps;
 
@@ -133,6 +133,7 @@ export function createApplyService(deps: {
           await applyUsers(tx, doc, report, now);
           await applyTeams(tx, doc, report, now);
         });
+        await deps.durable();
       } catch (error) {
         if (error instanceof AppError) throw error;
         throw new AppError('apply_failed', 500, `nothing was applied: ${(error as Error).message}`, undefined, false);

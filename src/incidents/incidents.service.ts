@@ -45,7 +45,7 @@ export const presentTimelineEntry = (t: TimelineRow) => ({
 });
 
 export function createIncidentsService(deps: {
-  db: Db; repo: IncidentsRepo; servicesRepo: ServicesRepo; clock: Clock; bus: EventBus; metrics: Metrics; publicUrl: string;
+  db: Db; durable: () => Promise<void>; repo: IncidentsRepo; servicesRepo: ServicesRepo; clock: Clock; bus: EventBus; metrics: Metrics; publicUrl: string;
 }) {
   const { db, repo, servicesRepo, clock, bus, metrics, publicUrl } = deps;
 
@@ -80,7 +80,7 @@ export function createIncidentsService(deps: {
 
   /** Runs a change to one incident in a transaction, then publishes it. */
   async function change(number: number, apply: (changes: IncidentChanges, incident: IncidentRow) => Promise<IncidentRow | null>): Promise<IncidentView> {
-    const { result: row, changes } = await IncidentChanges.run(db, repo, () => clock.now(), async (c) => {
+    const { result: row, changes } = await IncidentChanges.run(db, repo, () => clock.now(), deps.durable, async (c) => {
       const incident = await repo.findIncidentByNumber(number, c.tx);
       if (!incident) throw notFound('incident', `incident ${number} not found`);
       return (await apply(c, incident)) ?? incident;
@@ -132,7 +132,7 @@ export function createIncidentsService(deps: {
     async create(input: { title: string; serviceName: string; urgency: Urgency }, actor: Actor): Promise<IncidentView> {
       const service = await servicesRepo.findByName(input.serviceName);
       if (!service) throw notFound('service', `service ${input.serviceName} not found`);
-      const { result: row, changes } = await IncidentChanges.run(db, repo, () => clock.now(), (c) =>
+      const { result: row, changes } = await IncidentChanges.run(db, repo, () => clock.now(), deps.durable, (c) =>
         c.open({ title: input.title, serviceId: service.id, integrationId: null, groupKey: null, urgency: input.urgency, actor }));
       metrics.incidentsOpened.inc();
       changes.publish(bus);

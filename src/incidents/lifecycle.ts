@@ -33,8 +33,13 @@ export class IncidentChanges {
   private readonly pendingTimeline: TimelineRow[] = [];
   openedCount = 0;
 
-  /** Runs `work` in a transaction with an IncidentChanges, flushing before commit; publish() afterwards. */
-  static async run<T>(db: Db, repo: IncidentsRepo, now: () => Date, work: (changes: IncidentChanges) => Promise<T>): Promise<{ result: T; changes: IncidentChanges }> {
+  /**
+   * Runs `work` in a transaction with an IncidentChanges, flushing before commit and waiting until the
+   * commit is on disk; publish() afterwards. (Intake does the same in its own batches.)
+   */
+  static async run<T>(
+    db: Db, repo: IncidentsRepo, now: () => Date, durable: () => Promise<void>, work: (changes: IncidentChanges) => Promise<T>,
+  ): Promise<{ result: T; changes: IncidentChanges }> {
     let changes!: IncidentChanges;
     const result = await db.transaction().execute(async (tx) => {
       changes = new IncidentChanges(tx, repo, now());
@@ -42,6 +47,7 @@ export class IncidentChanges {
       await changes.flush();
       return value;
     });
+    await durable();
     return { result, changes };
   }
 

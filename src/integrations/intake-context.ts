@@ -12,6 +12,8 @@ import type { Db } from '../db/database.ts';
 /** What every intake source needs. */
 export interface IntakeContext {
   db: Db;
+  /** Resolves once earlier commits are on disk (see DatabaseHandle.durable). */
+  durable: () => Promise<void>;
   intake: IntakeService;
   integrations: IntegrationLookup;
   servicesRepo: ServicesRepo;

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { AlertEvent, Severity } from '../../alerts/alert-event.ts';
 import { sha256Hex } from '../../ids.ts';
-import { apiErrorHandler } from '../../http/errors.ts';
+import { apiErrorHandler, normaliseError } from '../../http/errors.ts';
 import { sendUnavailable, type IntakeContext } from '../intake-context.ts';
 
 /**
@@ -137,8 +137,7 @@ export function registerAlertmanagerRoutes(app: FastifyInstance, ctx: IntakeCont
 
 /** Parse errors are the sender's fault (4xx, final); anything internal becomes 503 so Alertmanager retries. */
 function amErrorHandler(error: unknown, request: Parameters<typeof apiErrorHandler>[1], reply: FastifyReply): void {
-  const status = (error as { statusCode?: number }).statusCode ?? 500;
-  if (status >= 500) {
+  if (normaliseError(error).internal) {
     request.log.error({ err: error }, 'alertmanager intake failed');
     void sendUnavailable(reply, { error: { code: 'unavailable', message: 'could not commit; Alertmanager will retry' } });
     return;

@@ -49,6 +49,13 @@ for (const dialect of DIALECTS) {
       assert.equal(await checkHeartbeats(t.features.intakeContext), 1);
     });
 
+    test('a ping may carry any body or none, as curl -d and cron jobs send', async () => {
+      const form = await t.app.inject({ method: 'POST', url: `/integrations/heartbeat/${key}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'status=ok' });
+      assert.equal(form.statusCode, 200);
+      const text = await t.app.inject({ method: 'POST', url: `/integrations/heartbeat/${key}`, headers: { 'content-type': 'text/plain' }, payload: 'done' });
+      assert.equal(text.statusCode, 200);
+    });
+
     test('an unknown key is 404', async () => {
       const res = await t.app.inject({ method: 'POST', url: `/integrations/heartbeat/${'a'.repeat(32)}` });
       assert.equal(res.statusCode, 404);

@@ -31,6 +31,15 @@ function missedEvent(integration: IntegrationRef, intervalSeconds: number, sever
 }
 
 export function registerHeartbeatRoutes(app: FastifyInstance, ctx: IntakeContext): void {
+  void app.register(async (scope) => {
+    // A ping's body is ignored, so any body is fine: `curl -d ''` sends a form, cron jobs send nothing.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
+    registerPing(scope, ctx);
+  });
+}
+
+function registerPing(app: FastifyInstance, ctx: IntakeContext): void {
   app.post('/integrations/heartbeat/:key', { bodyLimit: 64 * 1024, errorHandler: apiErrorHandler }, async (request, reply) => {
     const params = keyParam.safeParse(request.params);
     const integration = params.success ? await ctx.integrations.byKey(params.data.key) : null;

@@ -150,6 +150,7 @@ export function registerPagerDutyRoutes(app: FastifyInstance, ctx: IntakeContext
         images: toJson(body.images ?? []),
         created_at: toIso(now),
       });
+      await ctx.durable();
     } catch (error) {
       request.log.error({ err: error }, 'change event not committed');
       return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', message: 'Event could not be committed; retry', errors: [] });
