@@ -73,6 +73,7 @@ function createWalSync(walPath: string) {
   let fd: number | undefined;
   let ino: number | undefined;
   let opening: Promise<void> | undefined;
+  let checkedAt = 0;
   const reopen = async () => {
     if (fd !== undefined) fs.close(fd, () => {});
     fd = await new Promise<number>((resolve, reject) => fs.open(walPath, 'r', (error, descriptor) => (error ? reject(error) : resolve(descriptor))));
@@ -81,13 +82,19 @@ function createWalSync(walPath: string) {
   const fsync = (descriptor: number) => new Promise<void>((resolve, reject) => fs.fsync(descriptor, (error) => (error ? reject(error) : resolve())));
   return {
     async sync(): Promise<void> {
-      const current = await fsp.stat(walPath).catch(() => undefined);
-      if (!current) return; // no WAL yet: nothing was written through it
-      if (fd === undefined || current.ino !== ino) {
-        opening ??= reopen().finally(() => {
-          opening = undefined;
-        });
-        await opening;
+      // Whether the WAL file was replaced is checked at most once a second; it only happens when every
+      // connection closed, which this process's open connection prevents.
+      const now = Date.now();
+      if (fd === undefined || now - checkedAt > 1000) {
+        checkedAt = now;
+        const current = await fsp.stat(walPath).catch(() => undefined);
+        if (!current) return; // no WAL yet: nothing was written through it
+        if (fd === undefined || current.ino !== ino) {
+          opening ??= reopen().finally(() => {
+            opening = undefined;
+          });
+          await opening;
+        }
       }
       await fsync(fd!);
     },

@@ -32,10 +32,16 @@ export function createIncidentsRepo(db: Db, raw: RawSql) {
   // The intake's per-event statements are hand-written (see createRawSql); the rest use the query builder.
   const first = async <R>(tx: Q, text: string, params: unknown[]) => (await raw.query<R>(tx, text, params)).rows[0];
   return {
-    /** The next per-installation incident number; takes a row lock on PostgreSQL until the transaction ends. */
-    async nextIncidentNumber(tx: Q): Promise<number> {
-      const row = await first<{ value: number }>(tx, "update counters set value = value + 1 where name = 'incident_number' returning value", []);
+    /**
+     * The last incident number handed out. On PostgreSQL the counter row stays locked until the transaction
+     * ends, so numbers are never taken twice by concurrent transactions; SQLite has a single writer.
+     */
+    async lockIncidentCounter(tx: Q): Promise<number> {
+      const row = await first<{ value: number }>(tx, `select value from counters where name = 'incident_number'${raw.forUpdate}`, []);
       return Number(row!.value);
+    },
+    async setIncidentCounter(tx: Q, value: number): Promise<void> {
+      await raw.query(tx, "update counters set value = ? where name = 'incident_number'", [value]);
     },
     async insertIncident(tx: Q, row: IncidentRow): Promise<void> {
       await raw.insert(tx, 'incidents', [row]);

@@ -31,6 +31,9 @@ export class IncidentChanges {
   private readonly changed = new Map<string, { row: IncidentRow; reason: string }>();
   private readonly entries: { incidentNumber: number; id: string; type: string }[] = [];
   private readonly pendingTimeline: TimelineRow[] = [];
+  private cachedNowIso: string | undefined;
+  /** Incident numbers taken in this transaction: the counter is read once and written back by flush(). */
+  private numbers: { next: number; taken: number } | undefined;
   openedCount = 0;
 
   /**
@@ -58,7 +61,8 @@ export class IncidentChanges {
   }
 
   get nowIso(): string {
-    return toIso(this.now);
+    this.cachedNowIso ??= toIso(this.now);
+    return this.cachedNowIso;
   }
 
   /** Records a timeline entry; entries are written by flush(), in order, in the same transaction. */
@@ -82,6 +86,10 @@ export class IncidentChanges {
   async flush(): Promise<void> {
     const rows = this.pendingTimeline.splice(0);
     await this.repo.insertTimeline(this.tx, rows);
+    if (this.numbers?.taken) {
+      await this.repo.setIncidentCounter(this.tx, this.numbers.next + this.numbers.taken);
+      this.numbers = { next: this.numbers.next + this.numbers.taken, taken: 0 };
+    }
   }
 
   private async save(incident: IncidentRow, patch: Partial<IncidentRow>, reason: string): Promise<IncidentRow> {
@@ -94,7 +102,9 @@ export class IncidentChanges {
   async open(input: {
     title: string; serviceId: string; integrationId: string | null; groupKey: string | null; urgency: Urgency; actor: Actor; data?: unknown;
   }): Promise<IncidentRow> {
-    const number = await this.repo.nextIncidentNumber(this.tx);
+    this.numbers ??= { next: await this.repo.lockIncidentCounter(this.tx), taken: 0 };
+    const number = this.numbers.next + this.numbers.taken + 1;
+    this.numbers.taken += 1;
     const row: IncidentRow = {
       id: newId(this.now.getTime()),
       number,
