@@ -69,6 +69,9 @@ class ImmediateSqliteDialect extends SqliteDialect {
  * asks, so this makes every frame SQLite wrote before the call durable. The descriptor is reopened when
  * the WAL file was replaced (it is recreated after the last connection closes).
  */
+const fsyncDescriptor = (descriptor: number) =>
+  new Promise<void>((resolve, reject) => fs.fsync(descriptor, (error) => (error ? reject(error) : resolve())));
+
 function createWalSync(walPath: string) {
   let fd: number | undefined;
   let ino: number | undefined;
@@ -79,7 +82,6 @@ function createWalSync(walPath: string) {
     fd = await new Promise<number>((resolve, reject) => fs.open(walPath, 'r', (error, descriptor) => (error ? reject(error) : resolve(descriptor))));
     ino = (await new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd!, (error, stats) => (error ? reject(error) : resolve(stats))))).ino;
   };
-  const fsync = (descriptor: number) => new Promise<void>((resolve, reject) => fs.fsync(descriptor, (error) => (error ? reject(error) : resolve())));
   return {
     async sync(): Promise<void> {
       // Whether the WAL file was replaced is checked at most once a second; it only happens when every
@@ -96,7 +98,7 @@ function createWalSync(walPath: string) {
           await opening;
         }
       }
-      await fsync(fd!);
+      await fsyncDescriptor(fd!);
     },
     close(): void {
       if (fd !== undefined) fs.close(fd, () => {});
