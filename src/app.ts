@@ -141,10 +141,21 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   app.setErrorHandler(apiErrorHandler);
 
   // Per-request metrics, labelled by route pattern so label cardinality stays bounded.
+  // The labelled children are looked up once per route and status, not per request.
+  const requestCounters = new Map<string, { inc(): void }>();
+  const durationHistograms = new Map<string, { observe(value: number): void }>();
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const method = request.method;
+    const status = String(reply.statusCode);
+    const counterKey = `${method} ${route} ${status}`;
+    let counter = requestCounters.get(counterKey);
+    if (!counter) requestCounters.set(counterKey, (counter = metrics.httpRequests.labels(method, route, status)));
+    counter.inc();
+    const histogramKey = `${method} ${route}`;
+    let histogram = durationHistograms.get(histogramKey);
+    if (!histogram) durationHistograms.set(histogramKey, (histogram = metrics.httpDuration.labels(method, route)));
+    histogram.observe(reply.elapsedTime / 1000);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

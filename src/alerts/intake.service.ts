@@ -76,13 +76,13 @@ export function createIntakeService(deps: {
   async function applyEvent(changes: IncidentChanges, event: AlertEvent): Promise<EventOutcome> {
     const { tx, nowIso } = changes;
     const actor = integrationActor(event);
-    const existing = await repo.findOpenAlert(tx, event.integration.id, event.dedupKey);
+    const found = await repo.findOpenAlertWithIncident(tx, event.integration.id, event.dedupKey);
+    const existing = found?.alert;
 
     if (event.action !== 'trigger') {
       // PagerDuty drops acknowledge/resolve for keys with no open alert (unknown, or already resolved).
-      if (!existing) return { dedupKey: event.dedupKey, result: 'dropped', incidentNumber: null };
-      const incident = await repo.findIncidentById(tx, existing.incident_id);
-      if (!incident) return { dedupKey: event.dedupKey, result: 'dropped', incidentNumber: null };
+      if (!found || !existing) return { dedupKey: event.dedupKey, result: 'dropped', incidentNumber: null };
+      const { incident } = found;
       if (event.action === 'acknowledge') {
         await repo.updateAlert(tx, existing.id, { status: 'acknowledged', last_seen_at: nowIso });
         await changes.acknowledge(incident, actor, event.integration.type);
@@ -115,7 +115,7 @@ export function createIntakeService(deps: {
 
     if (existing) {
       await repo.updateAlert(tx, existing.id, { ...details, last_seen_at: nowIso, trigger_count: existing.trigger_count + 1 });
-      let incident = await repo.findIncidentById(tx, existing.incident_id);
+      let incident = found!.incident;
       if (incident && urgencyFromSeverity(event.severity) === 'high' && incident.urgency === 'low') {
         incident = await changes.raiseUrgency(incident, actor);
       }

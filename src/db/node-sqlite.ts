@@ -34,6 +34,8 @@ export class NodeSqliteDatabase implements SqliteDatabase {
 }
 
 function toInputs(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
+  // Repositories pass only strings, numbers and nulls; convert only when something else slipped in.
+  if (parameters.every((p) => typeof p !== 'boolean' && !(p instanceof Date))) return parameters as SQLInputValue[];
   return parameters.map((p) => {
     if (typeof p === 'boolean') return p ? 1 : 0;
     if (p instanceof Date) return p.toISOString();

@@ -5,6 +5,8 @@ export type IncidentRow = IncidentsTable;
 export type AlertRow = AlertsTable;
 export type TimelineRow = TimelineEntriesTable;
 export type ChangeEventRow = ChangeEventsTable;
+/** The parts of an open alert the intake reads. */
+export type OpenAlert = Pick<AlertRow, 'id' | 'summary' | 'trigger_count' | 'dedup_key'>;
 type Q = Db | Tx;
 
 export interface IncidentFilter {
@@ -80,8 +82,21 @@ export function createIncidentsRepo(db: Db, raw: RawSql) {
     async updateAlert(tx: Q, id: string, patch: Partial<Omit<AlertRow, 'id'>>): Promise<void> {
       await raw.updateById(tx, 'alerts', id, patch);
     },
-    findOpenAlert(tx: Q, integrationId: string, dedupKey: string): Promise<AlertRow | undefined> {
-      return first<AlertRow>(tx, `select * from alerts where integration_id = ? and dedup_key = ? and open = 1${raw.forUpdate}`, [integrationId, dedupKey]);
+    /**
+     * The open alert for a key together with its incident, in one statement (and, on PostgreSQL, with both
+     * rows locked): the intake needs both for every repeat, acknowledge and resolve.
+     */
+    async findOpenAlertWithIncident(tx: Q, integrationId: string, dedupKey: string): Promise<{ alert: OpenAlert; incident: IncidentRow } | undefined> {
+      const row = await first<IncidentRow & { alert_id: string; alert_summary: string; alert_trigger_count: number }>(
+        tx,
+        `select a.id as alert_id, a.summary as alert_summary, a.trigger_count as alert_trigger_count, i.*
+         from alerts a join incidents i on i.id = a.incident_id
+         where a.integration_id = ? and a.dedup_key = ? and a.open = 1${raw.forUpdate}`,
+        [integrationId, dedupKey],
+      );
+      if (!row) return undefined;
+      const { alert_id, alert_summary, alert_trigger_count, ...incident } = row;
+      return { alert: { id: alert_id, summary: alert_summary, trigger_count: Number(alert_trigger_count), dedup_key: dedupKey }, incident };
     },
     listAlerts(incidentId: string, tx: Q = db): Promise<AlertRow[]> {
       return tx.selectFrom('alerts').selectAll().where('incident_id', '=', incidentId).orderBy('first_seen_at').orderBy('id').execute();
