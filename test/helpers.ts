@@ -113,6 +113,23 @@ export async function seedService(t: TestApp, name = 'checkout') {
   return { pagerduty: pagerduty.key, alertmanager: alertmanager.key, webhook: webhook.key, heartbeat: heartbeat.key };
 }
 
+/** The declarative example from CONTRACTS.md (channels arrive with the war-room issue). */
+export const CONTRACTS_EXAMPLE = `services:
+  - name: checkout
+    description: Checkout API
+    integrations:
+      - name: alertmanager
+        type: alertmanager
+        key: 0123456789abcdef0123456789abcdef
+users:
+  - email: ana@example.com
+    name: Ana
+    role: responder
+teams:
+  - name: sre
+    members: [ana@example.com]
+`;
+
 /** A PagerDuty Events v2 trigger body. */
 export function pdTrigger(routingKey: string, overrides: Record<string, unknown> = {}, payload: Record<string, unknown> = {}) {
   return {

@@ -1,25 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestApp, DIALECTS, type TestApp } from '../../test/helpers.ts';
+import { CONTRACTS_EXAMPLE, createTestApp, DIALECTS, type TestApp } from '../../test/helpers.ts';
 import { parseConfigYaml } from './apply.service.ts';
 
-/** The example from CONTRACTS.md (channels arrive with the war-room issue). */
-const CONTRACTS_EXAMPLE = `
-services:
-  - name: checkout
-    description: Checkout API
-    integrations:
-      - name: alertmanager
-        type: alertmanager
-        key: 0123456789abcdef0123456789abcdef
-users:
-  - email: ana@example.com
-    name: Ana
-    role: responder
-teams:
-  - name: sre
-    members: [ana@example.com]
-`;
 
 for (const dialect of DIALECTS) {
   describe(`firewatch apply (${dialect})`, () => {

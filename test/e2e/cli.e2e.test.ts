@@ -3,26 +3,14 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CONTRACTS_EXAMPLE } from '../helpers.ts';
 import { type FirewatchProcess, NODE_BIN, ProcessGroup, REPO_ROOT, runFirewatchCli } from './processes.ts';
 
-const CONTRACTS_EXAMPLE = `services:
-  - name: checkout
-    description: Checkout API
-    integrations:
-      - name: alertmanager
-        type: alertmanager
-        key: 0123456789abcdef0123456789abcdef
-      - name: events
+// The CONTRACTS.md example plus a PagerDuty-compatible integration for sending test events.
+const CONFIG = CONTRACTS_EXAMPLE.replace('users:', `      - name: events
         type: pagerduty
         key: fedcba9876543210fedcba9876543210
-users:
-  - email: ana@example.com
-    name: Ana
-    role: responder
-teams:
-  - name: sre
-    members: [ana@example.com]
-`;
+users:`);
 
 /** Runs the CLI through the package's bin (bin/firewatch.js), as `npx firewatch` does. */
 function viaBin(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -40,14 +28,14 @@ describe('the firewatch CLI against a real server', () => {
   let clientEnv: NodeJS.ProcessEnv;
 
   before(async () => {
-    fw = await group.firewatch({ config: CONTRACTS_EXAMPLE });
+    fw = await group.firewatch({ config: CONFIG });
     clientEnv = { ...fw.env, FIREWATCH_URL: fw.url, FIREWATCH_TOKEN: fw.token };
   });
   after(() => group.stop());
 
   test('apply with the CONTRACTS example is idempotent', async () => {
     const file = path.join(fw.dataDir, 'again.yaml');
-    writeFileSync(file, CONTRACTS_EXAMPLE);
+    writeFileSync(file, CONFIG);
     const out = await runFirewatchCli(['apply', '-f', file, '--json'], fw.env);
     const report = JSON.parse(out);
     assert.deepEqual([report.created, report.updated], [[], []]);
