@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { seededRandom } from '../test/random.ts';
 
 /**
  * A closed-loop load generator for intake benchmarks: `concurrency` workers, each on its own keep-alive
@@ -27,17 +28,6 @@ export const MIX: Record<OpKind, number> = { new: 0.35, repeat: 0.3, acknowledge
 
 const SEVERITIES = ['critical', 'error', 'warning'] as const;
 
-/** A small deterministic PRNG (mulberry32) so every target gets the same sequence of choices. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The alert state the load is drawn from. An op on an existing alert takes its key out of the pool until the
@@ -52,7 +42,7 @@ export class Workload {
 
   constructor(prefix: string, seed = 42) {
     this.prefix = prefix;
-    this.random = prng(seed);
+    this.random = seededRandom(seed);
   }
 
   next(now: Date): Op {

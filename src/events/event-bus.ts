@@ -7,7 +7,6 @@ export type { LiveEvent };
 export interface EventBus {
   publish(event: LiveEvent): void;
   subscribe(listener: (event: LiveEvent) => void): () => void;
-  listenerCount(): number;
 }
 
 /** In-process fan-out to live subscribers (SSE streams). */
@@ -22,6 +21,5 @@ export function createEventBus(): EventBus {
       emitter.on('event', listener);
       return () => emitter.off('event', listener);
     },
-    listenerCount: () => emitter.listenerCount('event'),
   };
 }

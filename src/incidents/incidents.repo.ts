@@ -54,9 +54,6 @@ export function createIncidentsRepo(db: Db, raw: RawSql) {
     findOpenIncidentByGroup(tx: Q, integrationId: string, groupKey: string): Promise<IncidentRow | undefined> {
       return first<IncidentRow>(tx, `select * from incidents where integration_id = ? and group_key = ? and open = 1${raw.forUpdate}`, [integrationId, groupKey]);
     },
-    findIncidentById(tx: Q, id: string): Promise<IncidentRow | undefined> {
-      return first<IncidentRow>(tx, `select * from incidents where id = ?${raw.forUpdate}`, [id]);
-    },
     findIncidentByNumber(number: number, tx?: Tx): Promise<IncidentRow | undefined> {
       return (tx ?? db).selectFrom('incidents').selectAll().where('number', '=', number).$if(lock && !!tx, (q) => q.forUpdate()).executeTakeFirst();
     },

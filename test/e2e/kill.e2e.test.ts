@@ -4,6 +4,7 @@ import { after, describe, test } from 'node:test';
 import { openDatabase } from '../../src/db/database.ts';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers.ts';
 import { type FirewatchProcess, NODE_BIN, ProcessGroup, REPO_ROOT } from './processes.ts';
+import { seededRandom } from '../random.ts';
 
 /**
  * "Reliability": a real server process takes a continuous stream of PagerDuty events from concurrent senders,
@@ -37,17 +38,6 @@ interface SentEvent {
   acked: boolean;
 }
 
-/** mulberry32, so an event mix can be repeated. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** PagerDuty semantics for one key's acknowledged events, in order: what the database must show. */
 function expectedFor(events: SentEvent[]) {
@@ -104,7 +94,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('every event that got a 2xx survives SIGKILL and a restart, and no incident is duplicated', { timeout: 120_000 }, async (t) => {
-      const random = prng(SEED ^ (dialect === 'sqlite' ? 0 : 0x5bd1e995));
+      const random = seededRandom(SEED ^ (dialect === 'sqlite' ? 0 : 0x5bd1e995));
       if (dialect === 'postgres') database = await createTestDatabase('postgres');
       const yaml = `services:\n  - name: kill-test\n    integrations:\n      - name: pd\n        type: pagerduty\n        key: ${ROUTING_KEY}\n`;
       const first = await group.firewatch({ databaseUrl: database?.url, config: yaml });

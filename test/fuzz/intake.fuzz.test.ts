@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { sha256Hex } from '../../src/ids.ts';
 import { createTestApp, DIALECTS, seedService, type TestApp } from '../helpers.ts';
+import { seededRandom } from '../random.ts';
 
 /**
  * "Bad input": thousands of mutated payloads against every intake endpoint. Properties:
@@ -29,17 +30,9 @@ process.stdout.write(`intake fuzz: seed=${SEED} (FIREWATCH_FUZZ_SEED=${SEED} rep
 // Deterministic randomness
 
 class Rng {
-  private state: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** mulberry32: uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let x = this.state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seed);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);
