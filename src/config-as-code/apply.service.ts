@@ -1,3 +1,4 @@
+import { SERVICE_DEFAULTS } from '../services/services.repo.ts';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { Clock } from '../clock.ts';
 import { fromJson, toIso, toJson } from '../db/codec.ts';
@@ -38,7 +39,7 @@ export function createApplyService(deps: {
     for (const s of doc.services) {
       let service = await servicesRepo.findByName(s.name, tx);
       if (!service) {
-        service = { id: newId(), name: s.name, description: s.description ?? '', created_at: now, updated_at: now };
+        service = { id: newId(), name: s.name, description: s.description ?? '', created_at: now, updated_at: now, ...SERVICE_DEFAULTS };
         await servicesRepo.insert(service, tx);
         report.created.push(`service/${s.name}`);
       } else if (s.description !== undefined && s.description !== service.description) {

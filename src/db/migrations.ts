@@ -173,6 +173,180 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '2026-11-21-002-oncall': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('schedules')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('time_zone', 'text', (c) => c.notNull())
+        // Ordered layers (bottom to top) as JSON: see oncall/schedule/schedule.ts LayerSpec, members as user ids.
+        .addColumn('layers', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('schedule_overrides')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('schedule_id', 'text', (c) => c.notNull().references('schedules.id').onDelete('cascade'))
+        // Stable name when declared as code; NULL for overrides made in the UI or API.
+        .addColumn('name', 'text')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('replaces_user_id', 'text', (c) => c.references('users.id').onDelete('set null'))
+        .addColumn('starts_at', 'text', (c) => c.notNull())
+        .addColumn('ends_at', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('schedule_overrides_name_uq', ['schedule_id', 'name'])
+        .execute();
+      await db.schema.createIndex('schedule_overrides_range_idx').on('schedule_overrides').columns(['schedule_id', 'ends_at']).execute();
+      await db.schema
+        .createTable('shift_swaps')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('schedule_id', 'text', (c) => c.notNull().references('schedules.id').onDelete('cascade'))
+        .addColumn('requester_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('taker_id', 'text', (c) => c.references('users.id').onDelete('set null'))
+        .addColumn('override_id', 'text', (c) => c.references('schedule_overrides.id').onDelete('set null'))
+        .addColumn('starts_at', 'text', (c) => c.notNull())
+        .addColumn('ends_at', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      // Secret iCal feed URLs, per schedule or per user; the key is shown again, so it is encrypted, found by hash.
+      await db.schema
+        .createTable('calendar_feeds')
+        .addColumn('key_hash', 'text', (c) => c.primaryKey())
+        .addColumn('owner_type', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'text', (c) => c.notNull())
+        .addColumn('key_encrypted', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('calendar_feeds_owner_uq', ['owner_type', 'owner_id'])
+        .execute();
+      await db.schema
+        .createTable('escalation_policies')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('description', 'text', (c) => c.notNull())
+        // How many times the whole policy runs again after its last level (PagerDuty's num_loops).
+        .addColumn('repeat', 'integer', (c) => c.notNull())
+        // Ordered levels as JSON: [{delay_minutes, strategy: all|round_robin, targets: [{type: user|schedule, id}]}].
+        .addColumn('levels', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      // No foreign key: SQLite cannot drop a column that has one. The services code keeps it consistent.
+      await db.schema.alterTable('services').addColumn('escalation_policy_id', 'text').execute();
+      await db.schema.alterTable('services').addColumn('ack_timeout_seconds', 'integer').execute();
+      // 1: notify the assignees again when a new alert joins an open incident (alertmanager#1587).
+      await db.schema.alterTable('services').addColumn('renotify_on_new_alerts', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      // Escalation state of an incident: where it is in its policy and who is assigned.
+      await db.schema
+        .createTable('incident_escalations')
+        .addColumn('incident_id', 'text', (c) => c.primaryKey().references('incidents.id').onDelete('cascade'))
+        .addColumn('policy_id', 'text', (c) => c.references('escalation_policies.id').onDelete('set null'))
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('loop', 'integer', (c) => c.notNull())
+        .addColumn('assignees', 'text', (c) => c.notNull())
+        .addColumn('next_at', 'text')
+        .addColumn('snoozed_until', 'text')
+        .addColumn('suppressed_by', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('contact_methods')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('address', 'text', (c) => c.notNull())
+        // Webhook signing secret, encrypted (secret-box); NULL for other types.
+        .addColumn('secret_encrypted', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('contact_methods_user_label_uq', ['user_id', 'label'])
+        .execute();
+      await db.schema
+        .createTable('notification_rules')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('urgency', 'text', (c) => c.notNull())
+        .addColumn('contact_method_id', 'text', (c) => c.notNull().references('contact_methods.id').onDelete('cascade'))
+        .addColumn('delay_minutes', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('notification_rules_user_idx').on('notification_rules').column('user_id').execute();
+      // Every notification and its delivery state; status 'dead' is the dead-letter list.
+      await db.schema
+        .createTable('notifications')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('incident_id', 'text', (c) => c.references('incidents.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('set null'))
+        .addColumn('contact_method_id', 'text', (c) => c.references('contact_methods.id').onDelete('set null'))
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('due_at', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'text')
+        .addColumn('read_at', 'text')
+        .execute();
+      await db.schema.createIndex('notifications_incident_idx').on('notifications').columns(['incident_id', 'created_at']).execute();
+      await db.schema.createIndex('notifications_user_idx').on('notifications').columns(['user_id', 'created_at']).execute();
+      await db.schema.createIndex('notifications_status_idx').on('notifications').columns(['status', 'created_at']).execute();
+      // Durable timers: escalations, acknowledgement timeouts, snoozes, deliveries, hand-off notices.
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('due_at', 'text', (c) => c.notNull())
+        .addColumn('incident_id', 'text', (c) => c.references('incidents.id').onDelete('cascade'))
+        .addColumn('ref', 'text')
+        .addColumn('payload', 'text', (c) => c.notNull())
+        // At most one pending job per key (e.g. one hand-off timer per schedule).
+        .addColumn('unique_key', 'text', (c) => c.unique())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('locked_until', 'text')
+        .addColumn('locked_by', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('jobs_due_idx').on('jobs').column('due_at').execute();
+      await db.schema.createIndex('jobs_incident_idx').on('jobs').columns(['incident_id', 'kind']).execute();
+      await db.schema
+        .createTable('silences')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.unique())
+        .addColumn('matchers', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'text', (c) => c.notNull())
+        .addColumn('ends_at', 'text')
+        // Recurring windows as JSON ({time_zone, windows: [{days, from, to}]}); NULL for a one-off window.
+        .addColumn('recurrence', 'text')
+        .addColumn('comment', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const table of [
+        'silences', 'jobs', 'notifications', 'notification_rules', 'contact_methods', 'incident_escalations',
+      ]) {
+        await db.schema.dropTable(table).execute();
+      }
+      await db.schema.alterTable('services').dropColumn('renotify_on_new_alerts').execute();
+      await db.schema.alterTable('services').dropColumn('ack_timeout_seconds').execute();
+      await db.schema.alterTable('services').dropColumn('escalation_policy_id').execute();
+      for (const table of ['escalation_policies', 'calendar_feeds', 'shift_swaps', 'schedule_overrides', 'schedules']) {
+        await db.schema.dropTable(table).execute();
+      }
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

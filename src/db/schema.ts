@@ -49,6 +49,11 @@ export interface ServicesTable {
   description: string;
   created_at: string;
   updated_at: string;
+  escalation_policy_id: string | null;
+  /** Seconds after which an acknowledged incident returns to triggered; NULL = never. */
+  ack_timeout_seconds: number | null;
+  /** 1: notify the assignees again when a new alert joins an open incident. */
+  renotify_on_new_alerts: number;
 }
 
 export interface IntegrationsTable {
@@ -146,6 +151,148 @@ export interface HeartbeatsTable {
   due_at: string | null;
 }
 
+export interface SchedulesTable {
+  id: string;
+  name: string;
+  description: string;
+  time_zone: string;
+  /** JSON array of LayerSpec (oncall/schedule/schedule.ts), members as user ids, bottom to top. */
+  layers: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScheduleOverridesTable {
+  id: string;
+  schedule_id: string;
+  name: string | null;
+  user_id: string;
+  replaces_user_id: string | null;
+  starts_at: string;
+  ends_at: string;
+  reason: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface ShiftSwapsTable {
+  id: string;
+  schedule_id: string;
+  requester_id: string;
+  taker_id: string | null;
+  override_id: string | null;
+  starts_at: string;
+  ends_at: string;
+  /** open | taken | cancelled */
+  status: string;
+  note: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CalendarFeedsTable {
+  key_hash: string;
+  /** schedule | user */
+  owner_type: string;
+  owner_id: string;
+  key_encrypted: string;
+  created_at: string;
+}
+
+export interface EscalationPoliciesTable {
+  id: string;
+  name: string;
+  description: string;
+  repeat: number;
+  /** JSON array of levels: {delay_minutes, strategy, targets: [{type, id}]}. */
+  levels: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IncidentEscalationsTable {
+  incident_id: string;
+  policy_id: string | null;
+  /** Index of the level last notified; -1 before the first. */
+  level: number;
+  loop: number;
+  /** JSON array of user ids currently assigned. */
+  assignees: string;
+  next_at: string | null;
+  snoozed_until: string | null;
+  /** The silence holding notifications back, when one matched at trigger time. */
+  suppressed_by: string | null;
+  updated_at: string;
+}
+
+export interface ContactMethodsTable {
+  id: string;
+  user_id: string;
+  /** email | webhook | in_app */
+  type: string;
+  label: string;
+  address: string;
+  secret_encrypted: string | null;
+  created_at: string;
+}
+
+export interface NotificationRulesTable {
+  id: string;
+  user_id: string;
+  /** high | low */
+  urgency: string;
+  contact_method_id: string;
+  delay_minutes: number;
+  created_at: string;
+}
+
+export interface NotificationsTable {
+  id: string;
+  incident_id: string | null;
+  user_id: string | null;
+  contact_method_id: string | null;
+  channel: string;
+  address: string;
+  kind: string;
+  /** pending | sent | failed (will retry) | dead (gave up) | cancelled */
+  status: string;
+  attempts: number;
+  last_error: string | null;
+  payload: string;
+  created_at: string;
+  due_at: string;
+  sent_at: string | null;
+  read_at: string | null;
+}
+
+export interface JobsTable {
+  id: string;
+  kind: string;
+  due_at: string;
+  incident_id: string | null;
+  ref: string | null;
+  payload: string;
+  unique_key: string | null;
+  attempts: number;
+  locked_until: string | null;
+  locked_by: string | null;
+  created_at: string;
+}
+
+export interface SilencesTable {
+  id: string;
+  name: string | null;
+  /** JSON array of {field, op: '=', '!=', '=~', '!~', value}. */
+  matchers: string;
+  starts_at: string;
+  ends_at: string | null;
+  recurrence: string | null;
+  comment: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -160,4 +307,15 @@ export interface Database {
   change_events: ChangeEventsTable;
   counters: CountersTable;
   heartbeats: HeartbeatsTable;
+  schedules: SchedulesTable;
+  schedule_overrides: ScheduleOverridesTable;
+  shift_swaps: ShiftSwapsTable;
+  calendar_feeds: CalendarFeedsTable;
+  escalation_policies: EscalationPoliciesTable;
+  incident_escalations: IncidentEscalationsTable;
+  contact_methods: ContactMethodsTable;
+  notification_rules: NotificationRulesTable;
+  notifications: NotificationsTable;
+  jobs: JobsTable;
+  silences: SilencesTable;
 }

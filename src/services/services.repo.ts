@@ -5,6 +5,9 @@ export type ServiceRow = ServicesTable;
 export type IntegrationRow = IntegrationsTable;
 export type HeartbeatRow = HeartbeatsTable;
 
+/** On-call settings of a new service: no policy, acknowledgements never time out, new alerts notify again. */
+export const SERVICE_DEFAULTS = { escalation_policy_id: null, ack_timeout_seconds: null, renotify_on_new_alerts: 1 } as const;
+
 export function createServicesRepo(db: Db) {
   return {
     list(): Promise<ServiceRow[]> {

@@ -7,7 +7,7 @@ import { newId, newIntegrationKey, sha256Hex } from '../ids.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { type IntegrationType, parseIntegrationConfig } from './integration-config.ts';
 import type { integrationSchema } from './service.schemas.ts';
-import type { IntegrationRow, ServiceRow, ServicesRepo } from './services.repo.ts';
+import { type IntegrationRow, SERVICE_DEFAULTS, type ServiceRow, type ServicesRepo } from './services.repo.ts';
 
 export const serviceNameSchema = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9._ -]*$/, 'letters, digits, dot, dash, underscore and space; starting with a letter or digit');
 export const integrationKeySchema = z.string().regex(/^[A-Za-z0-9]{32}$/, 'must be 32 letters or digits');
@@ -103,7 +103,7 @@ export function createServicesService(deps: { db: Db; repo: ServicesRepo; clock:
 
     async create(input: { name: string; description?: string }) {
       const now = toIso(clock.now());
-      const row: ServiceRow = { id: newId(), name: input.name, description: input.description ?? '', created_at: now, updated_at: now };
+      const row: ServiceRow = { id: newId(), name: input.name, description: input.description ?? '', created_at: now, updated_at: now, ...SERVICE_DEFAULTS };
       try {
         await repo.insert(row);
       } catch (error) {
