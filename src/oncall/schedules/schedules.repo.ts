@@ -12,9 +12,9 @@ export type FeedRow = CalendarFeedsTable;
 export const overrideSpecOf = (row: OverrideRow): OverrideSpec => ({
   id: row.id,
   member: row.user_id,
-  start: new Date(row.starts_at),
-  end: new Date(row.ends_at),
-  ...(row.replaces_user_id ? { replaces: row.replaces_user_id } : {}),
+  start: row.starts_at,
+  end: row.ends_at,
+  replaces: row.replaces_user_id,
 });
 
 export const layersOf = (row: ScheduleRow): LayerSpec[] => fromJson<LayerSpec[]>(row.layers, []);
@@ -126,7 +126,7 @@ export function createSchedulesRepo(db: Db) {
 }
 
 function specOf(schedule: ScheduleRow, overrides: OverrideRow[]): ScheduleSpec {
-  return { time_zone: schedule.time_zone, layers: layersOf(schedule), overrides: overrides.map(overrideSpecOf) };
+  return { timeZone: schedule.time_zone, layers: layersOf(schedule), overrides: overrides.map(overrideSpecOf) };
 }
 
 export type ScheduleRepo = ReturnType<typeof createSchedulesRepo>;
