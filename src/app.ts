@@ -26,6 +26,15 @@ import { registerAlertmanagerRoutes } from './integrations/sources/alertmanager.
 import { registerHeartbeatRoutes } from './integrations/sources/heartbeat.ts';
 import { registerPagerDutyRoutes } from './integrations/sources/pagerduty.ts';
 import { registerWebhookRoutes } from './integrations/sources/webhook.ts';
+import { createJobQueue, createJobRunner, type JobQueue, type JobRunner } from './jobs/jobs.ts';
+import { createMailer } from './notify/channels/email.ts';
+import { createContactsRepo } from './oncall/contacts/contacts.repo.ts';
+import { createEscalation, type Escalation } from './oncall/escalation/escalation.ts';
+import { registerAckLinkRoutes, registerOnCallIncidentRoutes } from './oncall/escalation/escalation.routes.ts';
+import { createNotifier, type Notifier } from './oncall/notifications/notifier.ts';
+import { createPoliciesRepo } from './oncall/policies/policies.repo.ts';
+import { createSchedulesRepo } from './oncall/schedules/schedules.repo.ts';
+import { createSilencesRepo } from './oncall/silences/silences.repo.ts';
 import { createSecretBox } from './security/secret-box.ts';
 import { createServicesRepo } from './services/services.repo.ts';
 import { registerServicesRoutes } from './services/services.routes.ts';
@@ -69,6 +78,11 @@ export interface Features {
   apply: ApplyService;
   bus: EventBus;
   metrics: Metrics;
+  jobs: JobQueue;
+  /** Durable timers; not started by buildApp (serve starts it; tests call runDue()). */
+  jobRunner: JobRunner;
+  escalation: Escalation;
+  notifier: Notifier;
 }
 
 export interface AppBundle {
@@ -94,10 +108,30 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   const incidentsRepo = createIncidentsRepo(db, handle.raw);
   const teamsRepo = createTeamsRepo(db);
 
+  // On-call: durable timers drive escalation and notification delivery.
+  const jobs = createJobQueue();
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.smtpFrom });
+  const notifier = createNotifier({
+    db, jobs, contacts: createContactsRepo(db), incidentsRepo, mailer, secrets, secretKey: config.secretKey, publicUrl: config.publicUrl, bus,
+    webhookPolicy: { allowPrivate: config.webhookAllowPrivate, allowList: config.webhookAllowList },
+  });
+  // The runner is created below; escalation wakes it through this indirection.
+  let jobRunner: JobRunner | undefined;
+  const escalation = createEscalation({
+    db, jobs, notifier, incidentsRepo, policies: createPoliciesRepo(db), schedules: createSchedulesRepo(db), silences: createSilencesRepo(db),
+    bus, clock, lockRows: handle.dialect === 'postgres', wake: () => jobRunner?.wake(),
+  });
+  jobRunner = createJobRunner({
+    db, dialect: handle.dialect, clock, durable: handle.durable, pollMs: config.jobPollMs,
+    handlers: { ...escalation.handlers, deliver: notifier.deliverHandler },
+    log: { error: (obj, msg) => app.log.error(obj, msg), warn: (obj, msg) => app.log.warn(obj, msg) },
+    onLateness: (ms, kind) => metrics.jobLateness.observe({ kind }, ms / 1000),
+  });
+
   const users = createUsersService({ repo: usersRepo, clock });
   const services = createServicesService({ db, repo: servicesRepo, clock, secrets, publicUrl: config.publicUrl });
-  const incidents = createIncidentsService({ db, durable: handle.durable, repo: incidentsRepo, servicesRepo, clock, bus, metrics, publicUrl: config.publicUrl });
-  const intake = createIntakeService({ db, dialect: handle.dialect, durable: handle.durable, repo: incidentsRepo, servicesRepo, clock, bus, metrics });
+  const incidents = createIncidentsService({ db, durable: handle.durable, repo: incidentsRepo, servicesRepo, clock, bus, metrics, publicUrl: config.publicUrl, hooks: escalation.hooks });
+  const intake = createIntakeService({ db, dialect: handle.dialect, durable: handle.durable, repo: incidentsRepo, servicesRepo, clock, bus, metrics, hooks: escalation.hooks });
   const integrations = createIntegrationLookup(services, clock);
   const intakeContext: IntakeContext = { db, durable: handle.durable, intake, integrations, servicesRepo, incidentsRepo, clock, metrics, maxEventBytes: config.maxEventBytes };
   const apply = createApplyService({ db, durable: handle.durable, clock, secrets, servicesRepo, services, usersRepo, teamsRepo, onChange: () => integrations.forget() });
@@ -203,6 +237,7 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     registerServicesRoutes(api, routes, { services, onIntegrationsChanged: () => integrations.forget() });
     registerIncidentsRoutes(api, routes, { incidents, repo: incidentsRepo, servicesRepo });
     registerStreamRoutes(api, routes, { bus });
+    registerOnCallIncidentRoutes(api, routes, { escalation, notifier, incidentsRepo, usersRepo, durable: handle.durable, clock });
     registerConfigRoutes(api, routes, { apply });
     apiRoute(api, routes, {
       method: 'GET', url: '/api/v1/openapi.json', auth: 'viewer', tags: ['meta'],
@@ -241,5 +276,11 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     return reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${request.method} ${url.split('?')[0]}` } });
   });
 
-  return { app, routes, allRoutes, features: { users, services, incidents, intake, intakeContext, apply, bus, metrics } };
+  registerAckLinkRoutes(app, { notifier, incidentsRepo, escalation, durable: handle.durable, clock, bus });
+  app.addHook('onClose', async () => {
+    await jobRunner.stop();
+    mailer.close();
+  });
+
+  return { app, routes, allRoutes, features: { users, services, incidents, intake, intakeContext, apply, bus, metrics, jobs, jobRunner, escalation, notifier } };
 }

@@ -27,6 +27,16 @@ const envSchema = z.object({
   FIREWATCH_MAX_EVENT_BYTES: z.coerce.number().int().positive().default(512 * 1024),
   // How often heartbeats are checked for missed pings, in milliseconds.
   FIREWATCH_HEARTBEAT_CHECK_MS: z.coerce.number().int().positive().default(5000),
+  // Outgoing email for notifications: smtp://user:pass@host:587 or smtps://…; unset = email is not sent
+  // (attempts are recorded as failed, so a missing setup is visible on every incident).
+  FIREWATCH_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  FIREWATCH_SMTP_FROM: z.string().min(3).default('Firewatch <firewatch@localhost>'),
+  // Outbound webhooks may not reach private, loopback or link-local addresses (SSRF) unless allowed here:
+  // "true" allows all private targets; FIREWATCH_WEBHOOK_ALLOWLIST lists CIDRs or host names, comma-separated.
+  FIREWATCH_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
+  FIREWATCH_WEBHOOK_ALLOWLIST: z.string().default(''),
+  // Longest wait of the timer runner between looks at the jobs table (it is woken at once by local changes).
+  FIREWATCH_JOB_POLL_MS: z.coerce.number().int().positive().default(1000),
   // Set to "false" to let /metrics require authentication.
   FIREWATCH_METRICS_PUBLIC: z.enum(['true', 'false']).default('true'),
 });
@@ -43,6 +53,11 @@ export interface Config {
   maxEventBytes: number;
   heartbeatCheckMs: number;
   metricsPublic: boolean;
+  smtpUrl: string | null;
+  smtpFrom: string;
+  webhookAllowPrivate: boolean;
+  webhookAllowList: string[];
+  jobPollMs: number;
 }
 
 export interface ConfigOverrides {
@@ -87,6 +102,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     maxEventBytes: e.FIREWATCH_MAX_EVENT_BYTES,
     heartbeatCheckMs: e.FIREWATCH_HEARTBEAT_CHECK_MS,
     metricsPublic: e.FIREWATCH_METRICS_PUBLIC === 'true',
+    smtpUrl: e.FIREWATCH_SMTP_URL ?? null,
+    smtpFrom: e.FIREWATCH_SMTP_FROM,
+    webhookAllowPrivate: e.FIREWATCH_WEBHOOK_ALLOW_PRIVATE === 'true',
+    webhookAllowList: e.FIREWATCH_WEBHOOK_ALLOWLIST.split(',').map((x) => x.trim()).filter(Boolean),
+    jobPollMs: e.FIREWATCH_JOB_POLL_MS,
   };
 }
 

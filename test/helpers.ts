@@ -64,6 +64,12 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     maxEventBytes: 512 * 1024,
     heartbeatCheckMs: 1000,
     metricsPublic: true,
+    smtpUrl: null,
+    smtpFrom: 'Firewatch <firewatch@test>',
+    // Test receivers listen on loopback.
+    webhookAllowPrivate: true,
+    webhookAllowList: [],
+    jobPollMs: 50,
     ...overrides,
   };
 }

@@ -6,7 +6,7 @@ import type { Metrics } from '../http/metrics.ts';
 import { newId, sha256Hex } from '../ids.ts';
 import type { IncidentsRepo } from '../incidents/incidents.repo.ts';
 import type { ServicesRepo } from '../services/services.repo.ts';
-import { type Actor, IncidentChanges } from '../incidents/lifecycle.ts';
+import { type Actor, IncidentChanges, type LifecycleHooks } from '../incidents/lifecycle.ts';
 import { type AlertEvent, type EventOutcome, urgencyFromSeverity } from './alert-event.ts';
 
 /** A unit the intake commits atomically: all events of one request. */
@@ -64,6 +64,8 @@ function storableEvent(event: AlertEvent): AlertEvent {
  */
 export function createIntakeService(deps: {
   db: Db; dialect: DialectName; repo: IncidentsRepo; durable: () => Promise<void>; servicesRepo: Pick<ServicesRepo, 'updateIntegration'>; clock: Clock; bus: EventBus; metrics: Metrics;
+  /** On-call's reaction to lifecycle changes (timers), run inside each commit. */
+  hooks?: LifecycleHooks;
 }) {
   const { db, repo, clock, bus, metrics } = deps;
   // When each integration's last_event_at was last written; refreshed at most every LAST_EVENT_WRITE_MS.
@@ -191,7 +193,7 @@ export function createIntakeService(deps: {
       for (const p of batch) all.push(await applyRequest(c, p.request));
       await recordLastEvent(c, batch);
       return all;
-    });
+    }, deps.hooks);
     return { outcomes, changes };
   }
 

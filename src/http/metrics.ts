@@ -48,6 +48,13 @@ export function createMetrics() {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
+    jobLateness: new Histogram({
+      name: 'firewatch_job_lateness_seconds',
+      help: 'How long after its due time a durable timer ran, by job kind.',
+      labelNames: ['kind'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
   };
 }
 

@@ -57,6 +57,10 @@ export function createIncidentsRepo(db: Db, raw: RawSql) {
     findIncidentByNumber(number: number, tx?: Tx): Promise<IncidentRow | undefined> {
       return (tx ?? db).selectFrom('incidents').selectAll().where('number', '=', number).$if(lock && !!tx, (q) => q.forUpdate()).executeTakeFirst();
     },
+    /** By id, locked for the transaction on PostgreSQL (timers and deliveries change incidents concurrently). */
+    findIncidentById(tx: Tx, id: string): Promise<IncidentRow | undefined> {
+      return tx.selectFrom('incidents').selectAll().where('id', '=', id).$if(lock, (q) => q.forUpdate()).executeTakeFirst();
+    },
     async listIncidents(filter: IncidentFilter): Promise<IncidentListRow[]> {
       let q = db.selectFrom('incidents')
         .innerJoin('services', 'services.id', 'incidents.service_id')

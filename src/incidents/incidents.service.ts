@@ -8,7 +8,7 @@ import type { EventBus } from '../events/event-bus.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { ServicesRepo } from '../services/services.repo.ts';
 import type { AlertRow, IncidentFilter, IncidentRow, IncidentsRepo, TimelineRow } from './incidents.repo.ts';
-import { type Actor, IncidentChanges } from './lifecycle.ts';
+import { type Actor, IncidentChanges, type LifecycleHooks } from './lifecycle.ts';
 import type { Urgency } from '../alerts/alert-event.ts';
 
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
@@ -45,7 +45,7 @@ export const presentTimelineEntry = (t: TimelineRow) => ({
 });
 
 export function createIncidentsService(deps: {
-  db: Db; durable: () => Promise<void>; repo: IncidentsRepo; servicesRepo: ServicesRepo; clock: Clock; bus: EventBus; metrics: Metrics; publicUrl: string;
+  db: Db; durable: () => Promise<void>; repo: IncidentsRepo; servicesRepo: ServicesRepo; clock: Clock; bus: EventBus; metrics: Metrics; publicUrl: string; hooks?: LifecycleHooks;
 }) {
   const { db, repo, servicesRepo, clock, bus, metrics, publicUrl } = deps;
 
@@ -84,7 +84,7 @@ export function createIncidentsService(deps: {
       const incident = await repo.findIncidentByNumber(number, c.tx);
       if (!incident) throw notFound('incident', `incident ${number} not found`);
       return (await apply(c, incident)) ?? incident;
-    });
+    }, deps.hooks);
     changes.publish(bus);
     return view(row);
   }
@@ -133,7 +133,7 @@ export function createIncidentsService(deps: {
       const service = await servicesRepo.findByName(input.serviceName);
       if (!service) throw notFound('service', `service ${input.serviceName} not found`);
       const { result: row, changes } = await IncidentChanges.run(db, repo, () => clock.now(), deps.durable, (c) =>
-        c.open({ title: input.title, serviceId: service.id, integrationId: null, groupKey: null, urgency: input.urgency, actor }));
+        c.open({ title: input.title, serviceId: service.id, integrationId: null, groupKey: null, urgency: input.urgency, actor }), deps.hooks);
       metrics.incidentsOpened.inc();
       changes.publish(bus);
       return view(row);

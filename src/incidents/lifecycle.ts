@@ -18,7 +18,23 @@ export const systemActor: Actor = { type: 'system', id: null, name: 'Firewatch' 
 /** Timeline entry types (PagerDuty's log-entry names where one exists). */
 export type TimelineType =
   | 'trigger' | 'trigger_repeat' | 'alert_added' | 'alert_resolved' | 'acknowledge' | 'resolve'
-  | 'annotate' | 'urgency_change';
+  | 'annotate' | 'urgency_change' | 'unacknowledge' | 'assign' | 'escalate' | 'escalation_exhausted' | 'notify'
+  | 'snooze' | 'suppressed' | 'responder_added';
+
+/** What happened to an incident in a transaction, for on-call to react to (timers, notifications). */
+export type LifecycleEventKind = 'opened' | 'acknowledged' | 'unacknowledged' | 'resolved' | 'alert_added' | 'urgency_raised';
+export interface LifecycleEvent {
+  kind: LifecycleEventKind;
+  incident: IncidentRow;
+}
+
+/**
+ * Called by flush() inside the transaction, before it commits, with the lifecycle events since the last
+ * flush; on-call uses it to arm and cancel timers atomically with the change that causes them.
+ */
+export interface LifecycleHooks {
+  onFlush(changes: IncidentChanges, events: LifecycleEvent[]): Promise<void>;
+}
 
 /**
  * One transaction's worth of incident changes. Everything that changes an incident goes through it,
@@ -32,6 +48,9 @@ export class IncidentChanges {
   private readonly entries: { incidentNumber: number; id: string; type: string }[] = [];
   private readonly pendingTimeline: TimelineRow[] = [];
   private cachedNowIso: string | undefined;
+  private readonly events: LifecycleEvent[] = [];
+  private readonly afterCommitSteps: (() => void)[] = [];
+  private readonly hooks: LifecycleHooks | undefined;
   /** Incident numbers taken in this transaction: the counter is read once and written back by flush(). */
   private numbers: { next: number; taken: number } | undefined;
   openedCount = 0;
@@ -41,11 +60,11 @@ export class IncidentChanges {
    * commit is on disk; publish() afterwards. (Intake does the same in its own batches.)
    */
   static async run<T>(
-    db: Db, repo: IncidentsRepo, now: () => Date, durable: () => Promise<void>, work: (changes: IncidentChanges) => Promise<T>,
+    db: Db, repo: IncidentsRepo, now: () => Date, durable: () => Promise<void>, work: (changes: IncidentChanges) => Promise<T>, hooks?: LifecycleHooks,
   ): Promise<{ result: T; changes: IncidentChanges }> {
     let changes!: IncidentChanges;
     const result = await db.transaction().execute(async (tx) => {
-      changes = new IncidentChanges(tx, repo, now());
+      changes = new IncidentChanges(tx, repo, now(), hooks);
       const value = await work(changes);
       await changes.flush();
       return value;
@@ -54,10 +73,21 @@ export class IncidentChanges {
     return { result, changes };
   }
 
-  constructor(tx: Tx, repo: IncidentsRepo, now: Date) {
+  constructor(tx: Tx, repo: IncidentsRepo, now: Date, hooks?: LifecycleHooks) {
     this.tx = tx;
     this.repo = repo;
     this.now = now;
+    this.hooks = hooks;
+  }
+
+  /** Records a lifecycle event for the hooks; the latest row of an incident wins within one flush. */
+  private emit(kind: LifecycleEventKind, incident: IncidentRow): void {
+    if (this.hooks) this.events.push({ kind, incident });
+  }
+
+  /** Runs after the commit, when publish() is called (e.g. waking the job runner). */
+  afterCommit(step: () => void): void {
+    this.afterCommitSteps.push(step);
   }
 
   get nowIso(): string {
@@ -84,6 +114,10 @@ export class IncidentChanges {
 
   /** Writes what is still pending; call before the transaction commits (IncidentChanges.run does). */
   async flush(): Promise<void> {
+    // Hooks may add timeline entries and events of their own; run them until nothing new is pending.
+    for (let round = 0; this.hooks && this.events.length > 0 && round < 5; round++) {
+      await this.hooks.onFlush(this, this.events.splice(0));
+    }
     const rows = this.pendingTimeline.splice(0);
     await this.repo.insertTimeline(this.tx, rows);
     if (this.numbers?.taken) {
@@ -126,6 +160,7 @@ export class IncidentChanges {
     this.changed.set(row.id, { row, reason: 'triggered' });
     this.openedCount += 1;
     await this.timeline(row, 'trigger', input.actor, `Triggered: ${input.title}`, input.data ?? {});
+    this.emit('opened', row);
     return row;
   }
 
@@ -135,6 +170,16 @@ export class IncidentChanges {
     await this.repo.acknowledgeOpenAlerts(this.tx, incident.id);
     const row = await this.save(incident, { status: 'acknowledged', acknowledged_at: this.nowIso, acknowledged_by: actor.name }, 'acknowledged');
     await this.timeline(row, 'acknowledge', actor, `Acknowledged by ${actor.name}`, { via });
+    this.emit('acknowledged', row);
+    return row;
+  }
+
+  /** Returns an acknowledged incident to triggered (acknowledgement timeout, snooze ended); escalation resumes. */
+  async unacknowledge(incident: IncidentRow, actor: Actor, reason: string): Promise<IncidentRow | null> {
+    if (incident.status !== 'acknowledged') return null;
+    const row = await this.save(incident, { status: 'triggered', acknowledged_at: null, acknowledged_by: null }, 'unacknowledged');
+    await this.timeline(row, 'unacknowledge', actor, `Back to triggered: ${reason}`, { reason });
+    this.emit('unacknowledged', row);
     return row;
   }
 
@@ -144,6 +189,7 @@ export class IncidentChanges {
     const closedAlerts = await this.repo.resolveOpenAlerts(this.tx, incident.id, this.nowIso);
     const row = await this.save(incident, { status: 'resolved', resolved_at: this.nowIso, resolved_by: actor.name, open: null }, 'resolved');
     await this.timeline(row, 'resolve', actor, `Resolved by ${actor.name}`, { via, alerts_resolved: closedAlerts });
+    this.emit('resolved', row);
     return row;
   }
 
@@ -151,16 +197,24 @@ export class IncidentChanges {
     if (incident.urgency === 'high') return incident;
     const row = await this.save(incident, { urgency: 'high' }, 'urgency_changed');
     await this.timeline(row, 'urgency_change', actor, 'Urgency raised to high by a higher-severity alert', { from: 'low', to: 'high' });
+    this.emit('urgency_raised', row);
     return row;
   }
 
   /** Marks an incident as changed for live views without altering it (e.g. an alert joined). */
   touch(incident: IncidentRow, reason: string): void {
     if (!this.changed.has(incident.id)) this.changed.set(incident.id, { row: incident, reason });
+    if (reason === 'alert_added') this.emit('alert_added', incident);
+  }
+
+  /** Marks an incident as changed with a reason, replacing an earlier reason (e.g. escalated). */
+  changedFor(incident: IncidentRow, reason: string): void {
+    this.changed.set(incident.id, { row: incident, reason });
   }
 
   /** Sends the live events; call only after the transaction committed. */
   publish(bus: EventBus): void {
+    for (const step of this.afterCommitSteps.splice(0)) step();
     for (const { row, reason } of this.changed.values()) {
       bus.publish({
         type: 'incident.changed',
