@@ -42,6 +42,8 @@ export async function serve(overrides: ConfigOverrides = {}): Promise<{ url: str
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   app.log.info(`Firewatch is listening on ${url}`);
 
+  // Durable timers: overdue escalations, deliveries and hand-offs run at once after a restart.
+  features.jobRunner.start();
   const stopHeartbeats = startHeartbeatMonitor(features.intakeContext, config.heartbeatCheckMs, (error) => app.log.error({ err: error }, 'heartbeat check failed'));
 
   let stopping: Promise<void> | undefined;
