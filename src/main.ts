@@ -44,12 +44,18 @@ export async function serve(overrides: ConfigOverrides = {}): Promise<{ url: str
 
   // Durable timers: overdue escalations, deliveries and hand-offs run at once after a restart.
   features.jobRunner.start();
+  // Hand-off timers follow schedule edits at once; this also re-arms them periodically as a safety net.
+  const reconcileHandoffs = () => features.handoffs.reconcile().catch((error: unknown) => app.log.error({ err: error }, 'hand-off reconcile failed'));
+  void reconcileHandoffs();
+  const handoffTimer = setInterval(reconcileHandoffs, 10 * 60_000);
+  handoffTimer.unref();
   const stopHeartbeats = startHeartbeatMonitor(features.intakeContext, config.heartbeatCheckMs, (error) => app.log.error({ err: error }, 'heartbeat check failed'));
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       stopHeartbeats();
+      clearInterval(handoffTimer);
       await app.close();
       await handle.close();
     })();
