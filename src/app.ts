@@ -29,12 +29,18 @@ import { registerWebhookRoutes } from './integrations/sources/webhook.ts';
 import { createJobQueue, createJobRunner, type JobQueue, type JobRunner } from './jobs/jobs.ts';
 import { createMailer } from './notify/channels/email.ts';
 import { createContactsRepo } from './oncall/contacts/contacts.repo.ts';
+import { registerContactsRoutes } from './oncall/contacts/contacts.routes.ts';
+import { createContactsService, type ContactsService } from './oncall/contacts/contacts.service.ts';
 import { createEscalation, type Escalation } from './oncall/escalation/escalation.ts';
 import { registerAckLinkRoutes, registerOnCallIncidentRoutes } from './oncall/escalation/escalation.routes.ts';
 import { createNotifier, type Notifier } from './oncall/notifications/notifier.ts';
 import { createPoliciesRepo } from './oncall/policies/policies.repo.ts';
+import { registerPoliciesRoutes } from './oncall/policies/policies.routes.ts';
+import { createPoliciesService, type PoliciesService } from './oncall/policies/policies.service.ts';
 import { createSchedulesRepo } from './oncall/schedules/schedules.repo.ts';
 import { createSilencesRepo } from './oncall/silences/silences.repo.ts';
+import { registerSilencesRoutes } from './oncall/silences/silences.routes.ts';
+import { createSilencesService, type SilencesService } from './oncall/silences/silences.service.ts';
 import { createSecretBox } from './security/secret-box.ts';
 import { createServicesRepo } from './services/services.repo.ts';
 import { registerServicesRoutes } from './services/services.routes.ts';
@@ -76,6 +82,9 @@ export interface Features {
   intake: IntakeService;
   intakeContext: IntakeContext;
   apply: ApplyService;
+  policies: PoliciesService;
+  contacts: ContactsService;
+  silences: SilencesService;
   bus: EventBus;
   metrics: Metrics;
   jobs: JobQueue;
@@ -107,6 +116,9 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   const servicesRepo = createServicesRepo(db);
   const incidentsRepo = createIncidentsRepo(db, handle.raw);
   const teamsRepo = createTeamsRepo(db);
+  const policiesRepo = createPoliciesRepo(db);
+  const contactsRepo = createContactsRepo(db);
+  const silencesRepo = createSilencesRepo(db);
 
   // On-call: durable timers drive escalation and notification delivery.
   const jobs = createJobQueue();
@@ -129,7 +141,10 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   });
 
   const users = createUsersService({ repo: usersRepo, clock });
-  const services = createServicesService({ db, repo: servicesRepo, clock, secrets, publicUrl: config.publicUrl });
+  const services = createServicesService({ db, repo: servicesRepo, clock, secrets, publicUrl: config.publicUrl, policies: policiesRepo });
+  const policies = createPoliciesService({ db, repo: policiesRepo, clock });
+  const contacts = createContactsService({ db, repo: contactsRepo, users: usersRepo, secrets, clock });
+  const silences = createSilencesService({ db, repo: silencesRepo, clock });
   const incidents = createIncidentsService({ db, durable: handle.durable, repo: incidentsRepo, servicesRepo, clock, bus, metrics, publicUrl: config.publicUrl, hooks: escalation.hooks });
   const intake = createIntakeService({ db, dialect: handle.dialect, durable: handle.durable, repo: incidentsRepo, servicesRepo, clock, bus, metrics, hooks: escalation.hooks });
   const integrations = createIntegrationLookup(services, clock);
@@ -239,6 +254,9 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     registerStreamRoutes(api, routes, { bus });
     registerOnCallIncidentRoutes(api, routes, { escalation, notifier, incidentsRepo, usersRepo, durable: handle.durable, clock });
     registerConfigRoutes(api, routes, { apply });
+    registerPoliciesRoutes(api, routes, { policies });
+    registerContactsRoutes(api, routes, { contacts });
+    registerSilencesRoutes(api, routes, { silences });
     apiRoute(api, routes, {
       method: 'GET', url: '/api/v1/openapi.json', auth: 'viewer', tags: ['meta'],
       summary: 'This document.',
@@ -282,5 +300,5 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     mailer.close();
   });
 
-  return { app, routes, allRoutes, features: { users, services, incidents, intake, intakeContext, apply, bus, metrics, jobs, jobRunner, escalation, notifier } };
+  return { app, routes, allRoutes, features: { users, services, incidents, intake, intakeContext, apply, policies, contacts, silences, bus, metrics, jobs, jobRunner, escalation, notifier } };
 }

@@ -7,11 +7,16 @@ import { AppError, badRequest } from '../errors.ts';
 import { newId, sha256Hex } from '../ids.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { type IntegrationType, parseIntegrationConfig } from '../services/integration-config.ts';
-import type { ServicesRepo } from '../services/services.repo.ts';
+import type { ServiceRow, ServicesRepo } from '../services/services.repo.ts';
 import type { ServicesService } from '../services/services.service.ts';
 import type { TeamsRepo } from '../teams/teams.repo.ts';
 import type { UsersRepo } from '../users/users.repo.ts';
-import { type ApplyReport, type ConfigDocument, configDocumentSchema } from './config-document.ts';
+import { createContactsRepo } from '../oncall/contacts/contacts.repo.ts';
+import { createPoliciesRepo } from '../oncall/policies/policies.repo.ts';
+import { createPoliciesService } from '../oncall/policies/policies.service.ts';
+import { createSilencesRepo } from '../oncall/silences/silences.repo.ts';
+import { createOnCallApply } from './apply.oncall.ts';
+import { type ApplyReport, type ConfigDocument, type ConfigDocumentInput, configDocumentSchema } from './config-document.ts';
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -34,19 +39,29 @@ export function createApplyService(deps: {
   db: Db; durable: () => Promise<void>; clock: Clock; secrets: SecretBox; servicesRepo: ServicesRepo; services: ServicesService; usersRepo: UsersRepo; teamsRepo: TeamsRepo; onChange?: () => void;
 }) {
   const { db, clock, secrets, servicesRepo, services, usersRepo, teamsRepo } = deps;
+  const policiesRepo = createPoliciesRepo(db);
+  const onCall = createOnCallApply({
+    secrets, contactsRepo: createContactsRepo(db), policiesRepo, policies: createPoliciesService({ db, repo: policiesRepo, clock }), silencesRepo: createSilencesRepo(db),
+  });
 
   async function applyServices(tx: Tx, doc: ConfigDocument, report: ApplyReport, now: string) {
-    for (const s of doc.services) {
+    for (const [si, s] of doc.services.entries()) {
       let service = await servicesRepo.findByName(s.name, tx);
+      const onCallColumns = await services.onCallColumns(s, tx, `services.${si}.escalation_policy`);
       if (!service) {
-        service = { id: newId(), name: s.name, description: s.description ?? '', created_at: now, updated_at: now, ...SERVICE_DEFAULTS };
+        service = { id: newId(), name: s.name, description: s.description ?? '', created_at: now, updated_at: now, ...SERVICE_DEFAULTS, ...onCallColumns };
         await servicesRepo.insert(service, tx);
         report.created.push(`service/${s.name}`);
-      } else if (s.description !== undefined && s.description !== service.description) {
-        await servicesRepo.update(service.id, { description: s.description, updated_at: now }, tx);
-        report.updated.push(`service/${s.name}`);
       } else {
-        report.unchanged.push(`service/${s.name}`);
+        const wanted: Partial<ServiceRow> = { ...(s.description !== undefined ? { description: s.description } : {}), ...onCallColumns };
+        const current = service;
+        const patch = Object.fromEntries(Object.entries(wanted).filter(([k, v]) => current[k as keyof ServiceRow] !== v));
+        if (Object.keys(patch).length) {
+          await servicesRepo.update(service.id, { ...patch, updated_at: now }, tx);
+          report.updated.push(`service/${s.name}`);
+        } else {
+          report.unchanged.push(`service/${s.name}`);
+        }
       }
       for (const i of s.integrations) {
         const label = `service/${s.name}/integration/${i.name}`;
@@ -78,12 +93,14 @@ export function createApplyService(deps: {
   }
 
   async function applyUsers(tx: Tx, doc: ConfigDocument, report: ApplyReport, now: string) {
-    for (const u of doc.users) {
+    for (const [ui, u] of doc.users.entries()) {
       const email = u.email.toLowerCase();
       const existing = await usersRepo.findByEmail(email, tx);
       const name = u.name ?? existing?.name ?? email.split('@')[0];
+      let id = existing?.id;
       if (!existing) {
-        await usersRepo.insert({ id: newId(), email, name, role: u.role, password_hash: null, created_at: now, updated_at: now }, tx);
+        id = newId();
+        await usersRepo.insert({ id, email, name, role: u.role, password_hash: null, created_at: now, updated_at: now }, tx);
         report.created.push(`user/${email}`);
       } else if (existing.name !== name || existing.role !== u.role) {
         await usersRepo.update(existing.id, { name, role: u.role, updated_at: now }, tx);
@@ -91,6 +108,7 @@ export function createApplyService(deps: {
       } else {
         report.unchanged.push(`user/${email}`);
       }
+      await onCall.applyUserContacts(tx, { id: id!, email }, u, `users.${ui}`, report, now);
     }
   }
 
@@ -130,9 +148,12 @@ export function createApplyService(deps: {
       const now = toIso(clock.now());
       try {
         await db.transaction().execute(async (tx) => {
-          await applyServices(tx, doc, report, now);
+          // Referenced kinds first: users → teams → policies → services → silences.
           await applyUsers(tx, doc, report, now);
           await applyTeams(tx, doc, report, now);
+          await onCall.applyPolicies(tx, doc.escalation_policies, report, now);
+          await applyServices(tx, doc, report, now);
+          await onCall.applySilences(tx, doc.silences, report, now);
         });
         await deps.durable();
       } catch (error) {
@@ -144,7 +165,7 @@ export function createApplyService(deps: {
     },
 
     /** The current resources as a document `apply` accepts (integration keys included: keep it private). */
-    async exportDocument(): Promise<ConfigDocument> {
+    async exportDocument(): Promise<ConfigDocumentInput> {
       const list = await services.list();
       const users = await usersRepo.list();
       const teams = await teamsRepo.list();
@@ -153,13 +174,18 @@ export function createApplyService(deps: {
           name: s.name,
           description: s.description,
           integrations: s.integrations.map((i) => ({ name: i.name, type: i.type as IntegrationType, key: i.key, config: i.config })),
+          escalation_policy: s.escalation_policy,
+          ack_timeout_seconds: s.ack_timeout_seconds,
+          renotify_on_new_alerts: s.renotify_on_new_alerts,
         })),
-        users: users.map((u) => ({ email: u.email, name: u.name, role: u.role as 'admin' | 'responder' | 'viewer' })),
+        users: await Promise.all(users.map(async (u) => ({ email: u.email, name: u.name, role: u.role as 'admin' | 'responder' | 'viewer', ...(await onCall.exportUserContacts(u.id)) }))),
         teams: await Promise.all(teams.map(async (t) => ({ name: t.name, description: t.description, members: await teamsRepo.memberEmails(t.id) }))),
+        escalation_policies: await onCall.exportPolicies(),
+        silences: await onCall.exportSilences(),
       };
     },
 
-    exportYaml(doc: ConfigDocument): string {
+    exportYaml(doc: ConfigDocumentInput): string {
       return stringifyYaml(doc);
     },
   };

@@ -9,4 +9,6 @@ export const integrationSchema = z.object({
 
 export const serviceSchema = z.object({
   id: z.string(), name: z.string(), description: z.string(), created_at: z.string(), updated_at: z.string(), integrations: z.array(integrationSchema),
+  /** On-call: the escalation policy's name (null: nobody is paged), seconds until an acknowledgement lapses (null: never), and whether a new alert on an open incident notifies again. */
+  escalation_policy: z.string().nullable(), ack_timeout_seconds: z.number().nullable(), renotify_on_new_alerts: z.boolean(),
 });

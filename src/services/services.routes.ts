@@ -5,7 +5,7 @@ import { roleAtLeast } from '../users/roles.ts';
 import type { Principal } from '../users/users.service.ts';
 import { integrationTypeSchema } from './integration-config.ts';
 import { integrationSchema as integrationOut, serviceSchema as serviceOut } from './service.schemas.ts';
-import { integrationKeySchema, serviceNameSchema, type IntegrationView, type ServicesService } from './services.service.ts';
+import { ackTimeoutSchema, integrationKeySchema, serviceNameSchema, type IntegrationView, type ServicesService } from './services.service.ts';
 
 /** Intake keys let anyone raise alerts; viewers see them masked. */
 function maskFor(principal: Principal | null, integration: IntegrationView): IntegrationView {
@@ -46,9 +46,12 @@ export function registerServicesRoutes(app: FastifyInstance, routes: RegisteredR
 
   apiRoute(app, routes, {
     method: 'PATCH', url: '/api/v1/services/:name', auth: 'admin', tags: ['services'],
-    summary: 'Rename a service or change its description.',
+    summary: 'Rename a service or change its description or on-call settings (escalation_policy by name or null, ack_timeout_seconds 60–86400 or null, renotify_on_new_alerts).',
     params: nameParam,
-    body: z.strictObject({ name: serviceNameSchema.optional(), description: z.string().max(2000).optional() }),
+    body: z.strictObject({
+      name: serviceNameSchema.optional(), description: z.string().max(2000).optional(),
+      escalation_policy: z.string().min(1).max(100).nullable().optional(), ack_timeout_seconds: ackTimeoutSchema.optional(), renotify_on_new_alerts: z.boolean().optional(),
+    }),
     response: z.object({ service: serviceOut }),
     handler: async ({ params, body }) => ({ service: await services.update(params.name, body) }),
   });

@@ -68,7 +68,46 @@ export function createPoliciesRepo(db: Db) {
       const rows = await tx.selectFrom('services').select('name').where('escalation_policy_id', '=', id).orderBy('name').execute();
       return rows.map((r) => r.name);
     },
+    /** Service names per policy id, for every policy some service uses. */
+    async servicesByPolicy(tx: Db | Tx = db): Promise<Map<string, string[]>> {
+      const rows = await tx.selectFrom('services').select(['name', 'escalation_policy_id']).where('escalation_policy_id', 'is not', null).orderBy('name').execute();
+      const out = new Map<string, string[]>();
+      for (const r of rows) {
+        const list = out.get(r.escalation_policy_id!) ?? [];
+        list.push(r.name);
+        out.set(r.escalation_policy_id!, list);
+      }
+      return out;
+    },
+    /** Users by lower-case email (targets are written as emails). */
+    async usersByEmails(emails: string[], tx: Db | Tx = db): Promise<TargetUser[]> {
+      if (emails.length === 0) return [];
+      return tx.selectFrom('users').select(['id', 'email', 'name']).where('email', 'in', [...new Set(emails)]).execute();
+    },
+    async usersByIds(ids: string[], tx: Db | Tx = db): Promise<TargetUser[]> {
+      if (ids.length === 0) return [];
+      return tx.selectFrom('users').select(['id', 'email', 'name']).where('id', 'in', [...new Set(ids)]).execute();
+    },
+    async schedulesByNames(names: string[], tx: Db | Tx = db): Promise<TargetSchedule[]> {
+      if (names.length === 0) return [];
+      return tx.selectFrom('schedules').select(['id', 'name']).where('name', 'in', [...new Set(names)]).execute();
+    },
+    async schedulesByIds(ids: string[], tx: Db | Tx = db): Promise<TargetSchedule[]> {
+      if (ids.length === 0) return [];
+      return tx.selectFrom('schedules').select(['id', 'name']).where('id', 'in', [...new Set(ids)]).execute();
+    },
   };
+}
+
+export interface TargetUser {
+  id: string;
+  email: string;
+  name: string;
+}
+
+export interface TargetSchedule {
+  id: string;
+  name: string;
 }
 
 export type PoliciesRepo = ReturnType<typeof createPoliciesRepo>;

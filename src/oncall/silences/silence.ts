@@ -177,15 +177,19 @@ export function factValue(facts: AlertFacts, field: string): string {
   }
 }
 
-export function matcherMatches(m: Matcher, facts: AlertFacts): boolean {
-  const value = factValue(facts, m.field);
-  switch (m.op) {
-    case '=': return value === m.value;
-    case '!=': return value !== m.value;
-    case '=~': return anchored(m.value).test(value);
-    case '!~': return !anchored(m.value).test(value);
+/** Whether `actual` satisfies a matcher's operator and value. */
+export function valueMatches(op: MatcherOp, expected: string, actual: string): boolean {
+  switch (op) {
+    case '=': return actual === expected;
+    case '!=': return actual !== expected;
+    case '=~': return anchored(expected).test(actual);
+    case '!~': return !anchored(expected).test(actual);
     default: return false;
   }
+}
+
+export function matcherMatches(m: Matcher, facts: AlertFacts): boolean {
+  return valueMatches(m.op, m.value, factValue(facts, m.field));
 }
 
 /** True when the silence is active at `at` and every one of its matchers matches the alert. */

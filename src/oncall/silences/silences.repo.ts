@@ -48,13 +48,9 @@ export function createSilencesRepo(db: Db) {
         .execute();
       return rows.map(parseSilence);
     },
-    /** Every silence, or those still to come or running (`active`), or those over (`expired`), at `at`. */
-    async list(filter: { state?: 'active' | 'expired'; at: Date }, tx: Db | Tx = db): Promise<StoredSilence[]> {
-      const iso = filter.at.toISOString();
-      let q = tx.selectFrom('silences').selectAll();
-      if (filter.state === 'active') q = q.where((eb) => eb.or([eb('ends_at', 'is', null), eb('ends_at', '>', iso)]));
-      if (filter.state === 'expired') q = q.where('ends_at', '<=', iso);
-      const rows = await q.orderBy('starts_at', 'desc').orderBy('id').execute();
+    /** Every silence, newest start first. */
+    async list(tx: Db | Tx = db): Promise<StoredSilence[]> {
+      const rows = await tx.selectFrom('silences').selectAll().orderBy('starts_at', 'desc').orderBy('id').execute();
       return rows.map(parseSilence);
     },
     async findById(id: string, tx: Db | Tx = db): Promise<StoredSilence | undefined> {
