@@ -38,6 +38,8 @@ import { createPoliciesRepo } from './oncall/policies/policies.repo.ts';
 import { registerPoliciesRoutes } from './oncall/policies/policies.routes.ts';
 import { createPoliciesService, type PoliciesService } from './oncall/policies/policies.service.ts';
 import { createSchedulesRepo } from './oncall/schedules/schedules.repo.ts';
+import { registerSchedulesRoutes } from './oncall/schedules/schedules.routes.ts';
+import { createSchedulesService } from './oncall/schedules/schedules.service.ts';
 import { createSilencesRepo } from './oncall/silences/silences.repo.ts';
 import { registerSilencesRoutes } from './oncall/silences/silences.routes.ts';
 import { createSilencesService, type SilencesService } from './oncall/silences/silences.service.ts';
@@ -116,6 +118,7 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   const servicesRepo = createServicesRepo(db);
   const incidentsRepo = createIncidentsRepo(db, handle.raw);
   const teamsRepo = createTeamsRepo(db);
+  const schedulesRepo = createSchedulesRepo(db);
   const policiesRepo = createPoliciesRepo(db);
   const contactsRepo = createContactsRepo(db);
   const silencesRepo = createSilencesRepo(db);
@@ -148,8 +151,9 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   const incidents = createIncidentsService({ db, durable: handle.durable, repo: incidentsRepo, servicesRepo, clock, bus, metrics, publicUrl: config.publicUrl, hooks: escalation.hooks });
   const intake = createIntakeService({ db, dialect: handle.dialect, durable: handle.durable, repo: incidentsRepo, servicesRepo, clock, bus, metrics, hooks: escalation.hooks });
   const integrations = createIntegrationLookup(services, clock);
+  const schedules = createSchedulesService({ db, repo: schedulesRepo, clock, secrets, publicUrl: config.publicUrl });
   const intakeContext: IntakeContext = { db, durable: handle.durable, intake, integrations, servicesRepo, incidentsRepo, clock, metrics, maxEventBytes: config.maxEventBytes };
-  const apply = createApplyService({ db, durable: handle.durable, clock, secrets, servicesRepo, services, usersRepo, teamsRepo, onChange: () => integrations.forget() });
+  const apply = createApplyService({ db, durable: handle.durable, clock, secrets, servicesRepo, services, usersRepo, teamsRepo, schedulesRepo, onChange: () => integrations.forget() });
 
   const app = Fastify({
     logger: options.logger === false ? false : { level: config.logLevel },
@@ -254,6 +258,7 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     registerStreamRoutes(api, routes, { bus });
     registerOnCallIncidentRoutes(api, routes, { escalation, notifier, incidentsRepo, usersRepo, durable: handle.durable, clock });
     registerConfigRoutes(api, routes, { apply });
+    registerSchedulesRoutes(api, routes, { schedules });
     registerPoliciesRoutes(api, routes, { policies });
     registerContactsRoutes(api, routes, { contacts });
     registerSilencesRoutes(api, routes, { silences });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiClient, CliError } from './cli/client.ts';
 import { runIncidentsCommand } from './cli/incidents.command.ts';
+import { runOncallCommand, runScheduleCommand } from './cli/oncall.command.ts';
 import { type ConfigOverrides, ConfigError, loadConfig } from './config.ts';
 import { buildApp } from './app.ts';
 import { parseConfigYaml } from './config-as-code/apply.service.ts';
@@ -23,6 +24,8 @@ Server and offline admin (use the database from FIREWATCH_DATABASE_URL / --datab
 Client commands (over the API: FIREWATCH_URL and FIREWATCH_TOKEN):
   incidents list [--status S] [--service NAME] [--limit N]
   incidents show N | ack N | resolve N | note N TEXT
+  oncall [--schedule NAME] [--at TIME]                           who is on call now (or at TIME), until when
+  schedule render NAME [--from TIME] [--to TIME]                  the final schedule, gaps marked (at most 93 days)
 
 apply and export go through the API instead when FIREWATCH_URL and FIREWATCH_TOKEN are set.
 Every client command takes --json.`;
@@ -151,6 +154,11 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'incidents':
       return runIncidentsCommand(rest);
+    case 'oncall':
+      return runOncallCommand(rest);
+    case 'schedule':
+    case 'schedules':
+      return runScheduleCommand(rest);
     case undefined:
     case 'help':
     case '--help':

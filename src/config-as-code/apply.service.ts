@@ -16,6 +16,8 @@ import { createPoliciesRepo } from '../oncall/policies/policies.repo.ts';
 import { createPoliciesService } from '../oncall/policies/policies.service.ts';
 import { createSilencesRepo } from '../oncall/silences/silences.repo.ts';
 import { createOnCallApply } from './apply.oncall.ts';
+import type { ScheduleRepo } from '../oncall/schedules/schedules.repo.ts';
+import { applySchedules, exportSchedules } from './apply.schedules.ts';
 import { type ApplyReport, type ConfigDocument, type ConfigDocumentInput, configDocumentSchema } from './config-document.ts';
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -36,7 +38,7 @@ export function parseConfigYaml(text: string): ConfigDocument {
 }
 
 export function createApplyService(deps: {
-  db: Db; durable: () => Promise<void>; clock: Clock; secrets: SecretBox; servicesRepo: ServicesRepo; services: ServicesService; usersRepo: UsersRepo; teamsRepo: TeamsRepo; onChange?: () => void;
+  db: Db; durable: () => Promise<void>; clock: Clock; secrets: SecretBox; servicesRepo: ServicesRepo; services: ServicesService; usersRepo: UsersRepo; teamsRepo: TeamsRepo; schedulesRepo: ScheduleRepo; onChange?: () => void;
 }) {
   const { db, clock, secrets, servicesRepo, services, usersRepo, teamsRepo } = deps;
   const policiesRepo = createPoliciesRepo(db);
@@ -151,6 +153,8 @@ export function createApplyService(deps: {
           // Referenced kinds first: users → teams → policies → services → silences.
           await applyUsers(tx, doc, report, now);
           await applyTeams(tx, doc, report, now);
+          // Schedules after users (their members), before escalation policies (which may target them).
+          await applySchedules(tx, doc.schedules, report, now, deps.schedulesRepo);
           await onCall.applyPolicies(tx, doc.escalation_policies, report, now);
           await applyServices(tx, doc, report, now);
           await onCall.applySilences(tx, doc.silences, report, now);
@@ -180,6 +184,7 @@ export function createApplyService(deps: {
         })),
         users: await Promise.all(users.map(async (u) => ({ email: u.email, name: u.name, role: u.role as 'admin' | 'responder' | 'viewer', ...(await onCall.exportUserContacts(u.id)) }))),
         teams: await Promise.all(teams.map(async (t) => ({ name: t.name, description: t.description, members: await teamsRepo.memberEmails(t.id) }))),
+        schedules: await exportSchedules(deps.schedulesRepo),
         escalation_policies: await onCall.exportPolicies(),
         silences: await onCall.exportSilences(),
       };

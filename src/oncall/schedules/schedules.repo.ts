@@ -1,6 +1,6 @@
 import type { Db, Tx } from '../../db/database.ts';
 import { fromJson, toIso } from '../../db/codec.ts';
-import type { CalendarFeedsTable, ScheduleOverridesTable, SchedulesTable, ShiftSwapsTable } from '../../db/schema.ts';
+import type { CalendarFeedsTable, ScheduleOverridesTable, SchedulesTable, ShiftSwapsTable, UsersTable } from '../../db/schema.ts';
 import type { LayerSpec, OverrideSpec, ScheduleSpec } from '../schedule/schedule.ts';
 
 export type ScheduleRow = SchedulesTable;
@@ -69,6 +69,16 @@ export function createSchedulesRepo(db: Db) {
     async delete(id: string, tx: Db | Tx = db): Promise<void> {
       await tx.deleteFrom('calendar_feeds').where('owner_type', '=', 'schedule').where('owner_id', '=', id).execute();
       await tx.deleteFrom('schedules').where('id', '=', id).execute();
+    },
+
+    // Members: schedules name users by id; the API and the files name them by email.
+    usersByIds(ids: readonly string[], tx: Db | Tx = db): Promise<Pick<UsersTable, 'id' | 'email' | 'name'>[]> {
+      if (ids.length === 0) return Promise.resolve([]);
+      return tx.selectFrom('users').select(['id', 'email', 'name']).where('id', 'in', [...new Set(ids)]).execute();
+    },
+    usersByEmails(emails: readonly string[], tx: Db | Tx = db): Promise<Pick<UsersTable, 'id' | 'email' | 'name'>[]> {
+      if (emails.length === 0) return Promise.resolve([]);
+      return tx.selectFrom('users').select(['id', 'email', 'name']).where('email', 'in', [...new Set(emails.map((e) => e.toLowerCase()))]).execute();
     },
 
     // Overrides
