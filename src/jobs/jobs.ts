@@ -279,6 +279,12 @@ export function createJobRunner(options: JobRunnerOptions) {
   }
 
   async function runLoop(): Promise<void> {
+    if (dialect === 'sqlite') {
+      // SQLite serves one process: any claim still held was made by a process that died (killed mid-send).
+      // Release it now rather than after its lease; the send is repeated (at least once, same webhook id).
+      await db.updateTable('jobs').set({ locked_by: null, locked_until: null }).where('locked_by', 'is not', null).execute()
+        .catch((error: unknown) => log.error({ err: error }, 'could not release stale job claims'));
+    }
     while (running) {
       wakeRequested = false;
       let worked = 0;

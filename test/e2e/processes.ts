@@ -17,7 +17,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 /** The pinned Node.js 24 (the system one may be older); the current one when run outside a checkout. */
 export const NODE_BIN = existsSync(path.join(REPO_ROOT, 'node_modules/.bin/node')) ? path.join(REPO_ROOT, 'node_modules/.bin/node') : process.execPath;
 
-const CLI = path.join(REPO_ROOT, 'src/cli.ts');
+export const CLI = path.join(REPO_ROOT, 'src/cli.ts');
 const OUTPUT_TAIL_BYTES = 32 * 1024;
 const STOP_GRACE_MS = 5000;
 
