@@ -33,7 +33,8 @@ import { registerContactsRoutes } from './oncall/contacts/contacts.routes.ts';
 import { createContactsService, type ContactsService } from './oncall/contacts/contacts.service.ts';
 import { createEscalation, type Escalation } from './oncall/escalation/escalation.ts';
 import { registerAckLinkRoutes, registerOnCallIncidentRoutes } from './oncall/escalation/escalation.routes.ts';
-import { createNotifier, type Notifier } from './oncall/notifications/notifier.ts';
+import { createHandoffs, HANDOFF_JOB, type Handoffs } from './oncall/handoff.ts';
+import { createNotifier, DELIVER_JOB, type Notifier } from './oncall/notifications/notifier.ts';
 import { createPoliciesRepo } from './oncall/policies/policies.repo.ts';
 import { registerPoliciesRoutes } from './oncall/policies/policies.routes.ts';
 import { createPoliciesService, type PoliciesService } from './oncall/policies/policies.service.ts';
@@ -94,6 +95,7 @@ export interface Features {
   jobRunner: JobRunner;
   escalation: Escalation;
   notifier: Notifier;
+  handoffs: Handoffs;
 }
 
 export interface AppBundle {
@@ -136,9 +138,10 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     db, jobs, notifier, incidentsRepo, policies: createPoliciesRepo(db), schedules: createSchedulesRepo(db), silences: createSilencesRepo(db),
     bus, clock, lockRows: handle.dialect === 'postgres', wake: () => jobRunner?.wake(),
   });
+  const handoffs = createHandoffs({ db, jobs, schedules: createSchedulesRepo(db), notifier, clock, publicUrl: config.publicUrl, wake: () => jobRunner?.wake() });
   jobRunner = createJobRunner({
     db, dialect: handle.dialect, clock, durable: handle.durable, pollMs: config.jobPollMs,
-    handlers: { ...escalation.handlers, deliver: notifier.deliverHandler },
+    handlers: { ...escalation.handlers, [DELIVER_JOB]: notifier.deliverHandler, [HANDOFF_JOB]: handoffs.handler },
     log: { error: (obj, msg) => app.log.error(obj, msg), warn: (obj, msg) => app.log.warn(obj, msg) },
     onLateness: (ms, kind) => metrics.jobLateness.observe({ kind }, ms / 1000),
   });
@@ -305,5 +308,5 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     mailer.close();
   });
 
-  return { app, routes, allRoutes, features: { users, services, incidents, intake, intakeContext, apply, policies, contacts, silences, bus, metrics, jobs, jobRunner, escalation, notifier } };
+  return { app, routes, allRoutes, features: { users, services, incidents, intake, intakeContext, apply, policies, contacts, silences, bus, metrics, jobs, jobRunner, escalation, notifier, handoffs } };
 }
