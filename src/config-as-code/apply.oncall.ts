@@ -38,7 +38,7 @@ export function createOnCallApply(deps: {
   secrets: SecretBox;
   contactsRepo: ContactsRepo;
   policiesRepo: PoliciesRepo;
-  policies: Pick<PoliciesService, 'resolveLevels'>;
+  policies: Pick<PoliciesService, 'resolveLevels' | 'presentMany'>;
   silencesRepo: SilencesRepo;
 }) {
   const { secrets, contactsRepo, policiesRepo, policies, silencesRepo } = deps;
@@ -148,21 +148,17 @@ export function createOnCallApply(deps: {
 
     /** Policies as the file writes them: targets by email and schedule name. Targets deleted since are left out. */
     async exportPolicies(): Promise<PolicyDocumentInput[]> {
-      const list = await policiesRepo.list();
-      const targets = list.flatMap((p) => p.levels.flatMap((l) => l.targets));
-      const users = new Map((await policiesRepo.usersByIds(targets.filter((t) => t.type === 'user').map((t) => t.id))).map((u) => [u.id, u.email]));
-      const schedules = new Map((await policiesRepo.schedulesByIds(targets.filter((t) => t.type === 'schedule').map((t) => t.id))).map((s) => [s.id, s.name]));
-      return list.map((p) => ({
+      const views = await policies.presentMany(await policiesRepo.list());
+      return views.map((p) => ({
         name: p.name,
         description: p.description,
         repeat: p.repeat,
         levels: p.levels.map((l) => ({
           delay_minutes: l.delay_minutes,
           strategy: l.strategy,
-          targets: l.targets.flatMap((t) => {
-            const ref = t.type === 'user' ? users.get(t.id) : schedules.get(t.id);
-            if (!ref) return [];
-            return [t.type === 'user' ? { user: ref } : { schedule: ref }];
+          targets: l.targets.flatMap((t): ({ user: string } | { schedule: string })[] => {
+            if (t.type === 'user') return t.email ? [{ user: t.email }] : [];
+            return t.name ? [{ schedule: t.name }] : [];
           }),
         })),
       }));
