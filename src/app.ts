@@ -263,7 +263,14 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     registerConfigRoutes(api, routes, { apply });
     registerSchedulesRoutes(api, routes, { schedules });
     registerPoliciesRoutes(api, routes, { policies });
-    registerContactsRoutes(api, routes, { contacts });
+    registerContactsRoutes(api, routes, {
+      contacts,
+      sendTest: async (userId, method) => {
+        const id = await notifier.sendTest(userId, method, clock.now());
+        jobRunner.wake();
+        return id;
+      },
+    });
     registerSilencesRoutes(api, routes, { silences });
     apiRoute(api, routes, {
       method: 'GET', url: '/api/v1/openapi.json', auth: 'viewer', tags: ['meta'],

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { notFound } from '../../errors.ts';
 import { apiRoute, type RegisteredRoute } from '../../http/route.ts';
 import {
   contactMethodCreateSchema, contactMethodOutSchema, contactMethodPatchSchema, notificationRuleCreateSchema, notificationRuleOutSchema,
@@ -10,7 +11,11 @@ import type { ContactsService } from './contacts.service.ts';
  * Contact methods and notification rules of a user: `/api/v1/users/me/…` for your own, or
  * `/api/v1/users/{email}/…`, which only admins may use for someone else.
  */
-export function registerContactsRoutes(app: FastifyInstance, routes: RegisteredRoute[], deps: { contacts: ContactsService }) {
+export function registerContactsRoutes(app: FastifyInstance, routes: RegisteredRoute[], deps: {
+  contacts: ContactsService;
+  /** Queues a test notification through a contact method (the notifier); returns its id. */
+  sendTest: (userId: string, method: { id: string; type: string; address: string }) => Promise<string>;
+}) {
   const { contacts } = deps;
   const userParam = z.object({ user: z.string().min(1).max(320) });
   const itemParam = z.object({ user: z.string().min(1).max(320), id: z.string().min(1).max(100) });
@@ -39,6 +44,19 @@ export function registerContactsRoutes(app: FastifyInstance, routes: RegisteredR
     body: contactMethodPatchSchema,
     response: z.object({ contact_method: contactMethodOutSchema }),
     handler: async ({ params, body, principal }) => ({ contact_method: await contacts.updateMethod(await contacts.resolveOwner(principal, params.user), params.id, body) }),
+  });
+
+  apiRoute(app, routes, {
+    method: 'POST', url: '/api/v1/users/:user/contact-methods/:id/test', auth: 'viewer', tags: ['contact-methods'], successStatus: 202,
+    summary: 'Send a test notification through this contact method now. Its delivery (with retries) shows in the in-app inbox and GET /api/v1/notifications/{id}.',
+    params: itemParam,
+    response: z.object({ notification_id: z.string() }),
+    handler: async ({ params, principal }) => {
+      const owner = await contacts.resolveOwner(principal, params.user);
+      const method = (await contacts.listMethods(owner)).find((m) => m.id === params.id || m.label === params.id);
+      if (!method) throw notFound('contact_method', `no contact method ${params.id}`);
+      return { notification_id: await deps.sendTest(owner.id, { id: method.id, type: method.type, address: method.address ?? owner.id }) };
+    },
   });
 
   apiRoute(app, routes, {

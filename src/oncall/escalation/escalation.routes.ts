@@ -9,6 +9,7 @@ import { apiRoute, type RegisteredRoute } from '../../http/route.ts';
 import type { IncidentsRepo } from '../../incidents/incidents.repo.ts';
 import { type Actor, IncidentChanges } from '../../incidents/lifecycle.ts';
 import { escapeHtml } from '../../notify/channels/messages.ts';
+import { roleAtLeast } from '../../users/roles.ts';
 import type { UsersRepo } from '../../users/users.repo.ts';
 import type { NotificationRow, Notifier } from '../notifications/notifier.ts';
 import type { Escalation } from './escalation.ts';
@@ -181,6 +182,19 @@ export function registerOnCallIncidentRoutes(app: FastifyInstance, routes: Regis
       const rows = await notifier.deadLetters(query.limit);
       const presented = await present(rows);
       return { notifications: presented.map((p, i) => ({ ...p, incident_number: rows[i].incident_number === null ? null : Number(rows[i].incident_number) })) };
+    },
+  });
+
+  apiRoute(app, routes, {
+    method: 'GET', url: '/api/v1/notifications/:id', auth: 'viewer', tags: ['on-call'],
+    summary: 'One notification and its delivery state (yours, or any for responders).',
+    params: z.object({ id: z.string().max(64) }),
+    response: z.object({ notification: notificationSchema }),
+    handler: async ({ params, principal }) => {
+      const p = requirePrincipal(principal);
+      const row = await notifier.findNotification(params.id);
+      if (!row || (row.user_id !== p.userId && !roleAtLeast(p.role, 'responder'))) throw notFound('notification', `no notification ${params.id}`);
+      return { notification: (await present([row]))[0] };
     },
   });
 

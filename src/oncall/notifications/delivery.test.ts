@@ -152,6 +152,25 @@ for (const dialect of DIALECTS) {
       assert.equal(broken.received.length, 6, 'retried from the dead-letter list');
     });
 
+    test('a test notification goes through the chosen contact method', async () => {
+      const methods = (await t.app.inject({ method: 'GET', url: '/api/v1/users/ana@example.com/contact-methods', headers: t.auth('admin') })).json().contact_methods;
+      const hook = methods.find((m: { type: string }) => m.type === 'webhook');
+      const before = flaky.received.length;
+      const res = await t.app.inject({ method: 'POST', url: `/api/v1/users/ana@example.com/contact-methods/${hook.id}/test`, headers: t.auth('admin') });
+      assert.equal(res.statusCode, 202);
+      await t.features.jobRunner.runDue();
+      assert.equal(flaky.received.length, before + 1);
+      assert.equal(JSON.parse(flaky.received.at(-1)!.body).event.event_type, 'incident.test');
+      const state = (await t.app.inject({ method: 'GET', url: `/api/v1/notifications/${res.json().notification_id}`, headers: t.auth('responder') })).json().notification;
+      assert.equal(state.status, 'sent');
+      const mailsBefore = mails.length;
+      const email = methods.find((m: { type: string }) => m.type === 'email');
+      await t.app.inject({ method: 'POST', url: `/api/v1/users/ana@example.com/contact-methods/${email.id}/test`, headers: t.auth('admin') });
+      await t.features.jobRunner.runDue();
+      assert.equal(mails.length, mailsBefore + 1);
+      assert.match(mails.at(-1)!.raw, /TEST/);
+    });
+
     test('the email acknowledge link shows a confirmation page and acknowledges as the recipient on POST', async () => {
       const text = unQp(mails[0].raw);
       const link = /http:\/\/firewatch\.test(\/ack\/[A-Za-z0-9._-]+)/.exec(text);

@@ -172,18 +172,20 @@ export function createNotifier(deps: {
     };
   }
 
-  async function send(notification: NotificationRow, payload: NotificationPayload, incident: IncidentSummary | null, now: Date): Promise<DeliveryResult> {
+  async function send(notification: NotificationRow, payload: NotificationPayload, summary: IncidentSummary | null, now: Date): Promise<DeliveryResult> {
+    let incident = summary;
     const recipient = notification.user_id
       ? await db.selectFrom('users').select(['name', 'email']).where('id', '=', notification.user_id).executeTakeFirst()
       : undefined;
     const recipientName = recipient?.name ?? notification.address;
     if (notification.channel === 'in_app') return { ok: true, retryable: false, detail: 'shown in Firewatch' };
+    if (payload.kind === 'test') incident = testIncident(notification, now);
     if (notification.channel === 'email') {
       let message;
       if (payload.kind === 'handoff' && payload.handoff) {
         message = renderHandoffEmail({ recipientName, ...payload.handoff });
       } else if (incident) {
-        const ackUrl = incident.status === 'triggered' ? `${publicUrl}/ack/${ackToken(notification.id)}` : null;
+        const ackUrl = incident.status === 'triggered' && payload.kind !== 'test' ? `${publicUrl}/ack/${ackToken(notification.id)}` : null;
         message = renderIncidentEmail({ kind: payload.kind as NotificationKind, incident, recipientName, ackUrl, reason: payload.reason });
       } else {
         return { ok: false, retryable: false, error: 'incident_gone', detail: 'the incident no longer exists' };
@@ -210,6 +212,12 @@ export function createNotifier(deps: {
     }
     return { ok: false, retryable: false, error: 'unknown_channel', detail: `no channel ${notification.channel}` };
   }
+
+  /** What a test notification shows: a made-up incident, clearly labelled. */
+  const testIncident = (n: NotificationRow, now: Date): IncidentSummary => ({
+    id: n.id, number: 0, title: 'Test notification from Firewatch: this contact method works', status: 'triggered', urgency: 'high',
+    service: { id: 'test', name: 'Firewatch test' }, created_at: toIso(now), html_url: `${publicUrl}/account`, alert_count: 0, assignees: [], escalation_level: null,
+  });
 
   const describe = (n: NotificationRow, result: DeliveryResult, attempt: number, retryInMs: number | null): string => {
     const what = `${CHANNEL_LABEL[n.channel] ?? n.channel} to ${n.channel === 'in_app' ? 'user' : n.address}`;
@@ -303,6 +311,23 @@ export function createNotifier(deps: {
       if (!incident) return null;
       const user = n.user_id ? await db.selectFrom('users').select(['id', 'name']).where('id', '=', n.user_id).executeTakeFirst() : undefined;
       return { incident: { ...incident, number: Number(incident.number) }, user: user ?? null };
+    },
+    /** Sends a test notification through one of a user's contact methods, now; returns its id. */
+    async sendTest(userId: string, method: { id: string; type: string; address: string }, now: Date): Promise<string> {
+      const user = await db.selectFrom('users').select(['id', 'name', 'email']).where('id', '=', userId).executeTakeFirstOrThrow();
+      return db.transaction().execute(async (tx) => {
+        const row = await insertNotification(tx, {
+          incidentId: null,
+          rule: { user, delayMinutes: 0, method: { id: method.id, type: method.type as 'email' | 'webhook' | 'in_app', label: 'test', address: method.address, secret_encrypted: null } },
+          payload: { kind: 'test', reason: 'you asked for a test notification', level: null },
+          now,
+        });
+        return row.id;
+      });
+    },
+    /** One notification by id (its delivery state), for the owner. */
+    findNotification(id: string) {
+      return db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
     },
     /** Tries a dead notification again from the first attempt. */
     async retry(id: string, now: Date): Promise<boolean> {
