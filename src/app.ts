@@ -262,6 +262,12 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     registerOnCallIncidentRoutes(api, routes, { escalation, notifier, incidentsRepo, usersRepo, durable: handle.durable, clock });
     registerConfigRoutes(api, routes, { apply });
     registerSchedulesRoutes(api, routes, { schedules });
+    // Hand-off timers follow schedule, override and swap changes (and applied configuration) at once.
+    api.addHook('onResponse', async (request, reply) => {
+      if (SAFE_METHODS.has(request.method) || reply.statusCode >= 300) return;
+      if (!/^\/api\/v1\/(schedules|config\/apply)(\/|\?|$)/.test(request.url)) return;
+      handoffs.reconcile().catch((error: unknown) => app.log.error({ err: error }, 'hand-off reconcile failed'));
+    });
     registerPoliciesRoutes(api, routes, { policies });
     registerContactsRoutes(api, routes, {
       contacts,
