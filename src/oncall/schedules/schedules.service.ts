@@ -7,7 +7,8 @@ import { AppError, badRequest, conflict, notFound } from '../../errors.ts';
 import { newId, sha256Hex } from '../../ids.ts';
 import type { SecretBox } from '../../security/secret-box.ts';
 import type { Principal } from '../../users/users.service.ts';
-import { type EntrySource, type LayerSpec, onCallAt, renderSchedule, type ScheduleEntry, type ScheduleSpec, validateSchedule } from '../schedule/schedule.ts';
+import { type FeedSchedule, memberIcalEntries, renderIcal, scheduleIcalEntries } from '../schedule/ical.ts';
+import { type EntrySource, type LayerSpec, onCallAt, type RenderedSchedule, renderSchedule, type ScheduleEntry, type ScheduleSpec, validateSchedule } from '../schedule/schedule.ts';
 import { layersOf, type OverrideRow, type ScheduleRepo, type ScheduleRow, type SwapRow } from './schedules.repo.ts';
 import {
   type entrySchema, type LayerIn, type layerSchema, MAX_OVERRIDE_DAYS, MAX_RENDER_DAYS, type memberSchema, type overrideSchema,
@@ -408,7 +409,31 @@ export function createSchedulesService(deps: { db: Db; repo: ScheduleRepo; clock
       if (!feed) throw notFound('feed', 'no calendar feed with that key');
       const now = clock.now();
       const window = { from: new Date(now.getTime() - FEED_PAST_DAYS * DAY_MS), to: new Date(now.getTime() + FEED_FUTURE_DAYS * DAY_MS) };
-      throw new Error(`TODO ical ${window.from.toISOString()}`);
+      const names = async (rendered: RenderedSchedule[]) => {
+        const ids = rendered.flatMap((r) => r.final.flatMap((e) => e.members));
+        return new Map((await repo.usersByIds(ids)).map((u) => [u.id, u.name]));
+      };
+      if (feed.owner_type === 'schedule') {
+        const found = await repo.specFor(feed.owner_id, window);
+        if (!found) throw notFound('feed', 'no calendar feed with that key');
+        const rendered = renderSchedule(found.spec, window.from, window.to);
+        const entries = scheduleIcalEntries({ id: found.schedule.id, name: found.schedule.name, rendered }, await names([rendered]));
+        return renderIcal({ name: `On call: ${found.schedule.name}`, entries, now });
+      }
+      const [user] = await repo.usersByIds([feed.owner_id]);
+      if (!user) throw notFound('feed', 'no calendar feed with that key');
+      const schedules: FeedSchedule[] = [];
+      for (const { schedule, spec } of await repo.allSpecs(window)) {
+        // Only schedules the person is in; one that no longer renders must not take the others down.
+        if (!layersOf(schedule).some((l) => l.members.includes(user.id)) && !spec.overrides.some((o) => o.member === user.id)) continue;
+        try {
+          schedules.push({ id: schedule.id, name: schedule.name, rendered: renderSchedule(spec, window.from, window.to) });
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+        }
+      }
+      const entries = memberIcalEntries(user.id, schedules, await names(schedules.map((s) => s.rendered)));
+      return renderIcal({ name: `On call: ${user.name}`, entries, now });
     },
   };
 }
