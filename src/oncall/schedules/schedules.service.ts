@@ -258,11 +258,13 @@ export function createSchedulesService(deps: { db: Db; repo: ScheduleRepo; clock
     /** Who is on call at `at` (default now) on each schedule (or one), until when, and gaps in the next week. */
     async onCall(query: { schedule?: string; at?: string }) {
       const at = query.at ? new Date(query.at) : clock.now();
-      const rows = query.schedule ? [await requireSchedule(query.schedule)] : await repo.list();
-      const horizon = new Date(at.getTime() + ONCALL_LOOKAHEAD_DAYS * DAY_MS);
+      const window = { from: at, to: new Date(at.getTime() + ONCALL_LOOKAHEAD_DAYS * DAY_MS) };
+      const specs = query.schedule
+        ? [{ schedule: await requireSchedule(query.schedule), spec: undefined }]
+        : await repo.allSpecs(window);
       const results = [];
-      for (const schedule of rows) {
-        const spec = await specOf(schedule, { from: at, to: horizon });
+      for (const { schedule, spec: known } of specs) {
+        const spec = known ?? await specOf(schedule, window);
         const ref = { id: schedule.id, name: schedule.name, time_zone: schedule.time_zone };
         try {
           const now = onCallAt(spec, at);
