@@ -285,7 +285,8 @@ export function createJobRunner(options: JobRunnerOptions) {
       await db.updateTable('jobs').set({ locked_by: null, locked_until: null }).where('locked_by', 'is not', null).execute()
         .catch((error: unknown) => log.error({ err: error }, 'could not release stale job claims'));
     }
-    while (running) {
+    for (;;) {
+      if (!running) break;
       wakeRequested = false;
       let worked = 0;
       try {
@@ -335,7 +336,7 @@ export function createJobRunner(options: JobRunnerOptions) {
         const n = (await runTxBatch()) + (await claimLeases());
         if (n === 0 && leaseTasks.size === 0) break;
         total += n;
-        if (leaseTasks.size > 0) await Promise.all([...leaseTasks]);
+        if (leaseTasks.size > 0) await Promise.all(leaseTasks);
       }
       return total;
     },
@@ -343,7 +344,7 @@ export function createJobRunner(options: JobRunnerOptions) {
       running = false;
       wake();
       await loop;
-      await Promise.all([...leaseTasks]);
+      await Promise.all(leaseTasks);
     },
   };
 }

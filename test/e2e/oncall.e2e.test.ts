@@ -103,6 +103,12 @@ function assertExactlyOnce(deliveries: Delivery[], incidents: number, users: str
   assert.ok([...counts.values()].every((n) => n === 1), 'each person paged once per incident');
 }
 
+/** How many jobs a process ran, from its /metrics. */
+async function jobsRun(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return [...text.matchAll(/^firewatch_job_lateness_seconds_count\{kind="[a-z_]+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
 const dialectsToRun: DialectName[] = DIALECTS;
 
 describe('on-call across real processes', { concurrency: true }, () => {
@@ -174,11 +180,7 @@ describe('on-call across real processes', { concurrency: true }, () => {
     assertExactlyOnce(receiver.deliveries, incidents, ['first', 'second']);
 
     // Both processes ran timers (each exposes its own job metrics).
-    const ran = async (url: string) => {
-      const text = await (await fetch(`${url}/metrics`)).text();
-      return [...text.matchAll(/^firewatch_job_lateness_seconds_count\{kind="[a-z_]+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-    };
-    const [ranA, ranB] = await Promise.all([ran(a.url), ran(b.url)]);
+    const [ranA, ranB] = await Promise.all([jobsRun(a.url), jobsRun(b.url)]);
     assert.ok(ranA > 0 && ranB > 0, `both processes ran jobs (a=${ranA}, b=${ranB})`);
     process.stdout.write(`two processes (postgres): incidents=${incidents} deliveries=${receiver.deliveries.length} duplicates=0 jobs_a=${ranA} jobs_b=${ranB} total_s=${((Date.now() - started) / 1000).toFixed(1)}\n`);
   });

@@ -46,6 +46,10 @@ export const escalationStateSchema = z.object({
   pending: z.array(z.object({ kind: z.string(), due_at: z.string() })),
 });
 
+function requireOpen(status: string, number: number): void {
+  if (status === 'resolved') throw new AppError('incident_resolved', 409, `incident ${number} is already resolved`);
+}
+
 const emails = z.array(z.email().max(320)).min(1).max(50);
 
 export function registerOnCallIncidentRoutes(app: FastifyInstance, routes: RegisteredRoute[], deps: {
@@ -88,10 +92,6 @@ export function registerOnCallIncidentRoutes(app: FastifyInstance, routes: Regis
     if (unknown.length > 0) throw badRequest('unknown_user', `no user ${unknown.join(', ')}`);
     return [...new Set(ids)];
   }
-
-  const requireOpen = (status: string, number: number) => {
-    if (status === 'resolved') throw new AppError('incident_resolved', 409, `incident ${number} is already resolved`);
-  };
 
   apiRoute(app, routes, {
     method: 'GET', url: '/api/v1/incidents/:number/oncall', auth: 'viewer', tags: ['incidents', 'on-call'],

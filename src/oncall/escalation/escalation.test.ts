@@ -9,6 +9,10 @@ import { createPoliciesRepo, type PolicyLevel } from '../policies/policies.repo.
 
 const MIN = 60_000;
 
+/** An Alertmanager webhook v4 body of firing alerts in one group. */
+const amAlert = (fp: string, at: Date) => ({ status: 'firing', labels: { alertname: 'Down', instance: fp }, annotations: {}, startsAt: toIso(at), endsAt: '0001-01-01T00:00:00Z', fingerprint: fp, generatorURL: '' });
+const amBody = (alerts: unknown[]) => ({ version: '4', groupKey: '{}:{alertname="Down"}', status: 'firing', receiver: 'fw', groupLabels: { alertname: 'Down' }, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', alerts, truncatedAlerts: 0 });
+
 /**
  * Escalation on a fake clock: each transition (assign, escalate, loop, exhaust), acknowledgement stopping it,
  * acknowledgement timeout, snooze, round robin, low urgency, re-notification on new alerts, silences, and
@@ -177,16 +181,14 @@ for (const dialect of DIALECTS) {
     test('a new alert joining an open incident notifies the assignees again (configurable)', async () => {
       const key = await serviceWithPolicy([level(30, ['ana'])]);
       const amKey = (await t.features.services.addIntegration(`svc${serviceSeq}`, { name: 'am', type: 'alertmanager' })).key;
-      const alert = (fp: string) => ({ status: 'firing', labels: { alertname: 'Down', instance: fp }, annotations: {}, startsAt: toIso(clock.now()), endsAt: '0001-01-01T00:00:00Z', fingerprint: fp, generatorURL: '' });
-      const body = (alerts: unknown[]) => ({ version: '4', groupKey: '{}:{alertname="Down"}', status: 'firing', receiver: 'fw', groupLabels: { alertname: 'Down' }, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', alerts, truncatedAlerts: 0 });
-      assert.equal((await t.app.inject({ method: 'POST', url: `/integrations/alertmanager/${amKey}`, payload: body([alert('a')]) })).statusCode, 200);
+      assert.equal((await t.app.inject({ method: 'POST', url: `/integrations/alertmanager/${amKey}`, payload: amBody([amAlert('a', clock.now())]) })).statusCode, 200);
       await run();
       const n = (await t.app.inject({ method: 'GET', url: '/api/v1/incidents?limit=1', headers: t.auth('viewer') })).json().incidents[0].number;
       assert.deepEqual(await notified(n), ['ana']);
-      await t.app.inject({ method: 'POST', url: `/integrations/alertmanager/${amKey}`, payload: body([alert('a'), alert('b')]) });
+      await t.app.inject({ method: 'POST', url: `/integrations/alertmanager/${amKey}`, payload: amBody([amAlert('a', clock.now()), amAlert('b', clock.now())]) });
       await run();
       assert.deepEqual(await notified(n), ['ana', 'ana'], 'the second alert pages again');
-      await t.app.inject({ method: 'POST', url: `/integrations/alertmanager/${amKey}`, payload: body([alert('a'), alert('b')]) });
+      await t.app.inject({ method: 'POST', url: `/integrations/alertmanager/${amKey}`, payload: amBody([amAlert('a', clock.now()), amAlert('b', clock.now())]) });
       await run();
       assert.deepEqual(await notified(n), ['ana', 'ana'], 'a re-send of the same alerts does not');
       assert.ok(key);

@@ -53,6 +53,39 @@ export interface EscalationState {
   pending: { kind: string; due_at: string }[];
 }
 
+async function getState(tx: Db | Tx, incidentId: string): Promise<EscalationRow | undefined> {
+  return tx.selectFrom('incident_escalations').selectAll().where('incident_id', '=', incidentId).executeTakeFirst();
+}
+
+const freshState = (incidentId: string, nowIso: string): EscalationRow => ({
+  incident_id: incidentId, policy_id: null, level: -1, loop: 0, assignees: '[]', next_at: null, snoozed_until: null, suppressed_by: null, updated_at: nowIso,
+});
+
+async function serviceSettings(tx: Tx, serviceId: string) {
+  return tx.selectFrom('services').select(['name', 'escalation_policy_id', 'ack_timeout_seconds', 'renotify_on_new_alerts']).where('id', '=', serviceId).executeTakeFirst();
+}
+
+async function userNames(tx: Tx, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await tx.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute();
+  const byId = new Map(rows.map((r) => [r.id, r.name]));
+  return ids.map((id) => byId.get(id) ?? 'unknown user');
+}
+
+async function alertFacts(tx: Tx, incident: IncidentRow, serviceName: string): Promise<AlertFacts[]> {
+  const alerts = await tx.selectFrom('alerts')
+    .leftJoin('integrations', 'integrations.id', 'alerts.integration_id')
+    .select(['alerts.source', 'alerts.severity', 'alerts.summary', 'alerts.component', 'alerts.group_name', 'alerts.class', 'alerts.custom_details', 'integrations.name as integration'])
+    .where('alerts.incident_id', '=', incident.id).where('alerts.open', '=', 1).limit(100).execute();
+  if (alerts.length === 0) {
+    return [{ service: serviceName, integration: null, source: '', severity: incident.urgency === 'high' ? 'critical' : 'info', summary: incident.title, component: null, group: null, class: null, details: {} }];
+  }
+  return alerts.map((a) => ({
+    service: serviceName, integration: a.integration ?? null, source: a.source, severity: a.severity, summary: a.summary,
+    component: a.component, group: a.group_name, class: a.class, details: fromJson<unknown>(a.custom_details, {}),
+  }));
+}
+
 export function createEscalation(deps: {
   db: Db;
   jobs: JobQueue;
@@ -70,22 +103,10 @@ export function createEscalation(deps: {
 }) {
   const { db, jobs, notifier, incidentsRepo, policies, schedules, silences } = deps;
 
-  async function getState(tx: Db | Tx, incidentId: string): Promise<EscalationRow | undefined> {
-    return tx.selectFrom('incident_escalations').selectAll().where('incident_id', '=', incidentId).executeTakeFirst();
-  }
-
   async function saveState(tx: Tx, row: EscalationRow): Promise<void> {
     const existing = await getState(tx, row.incident_id);
     if (existing) await tx.updateTable('incident_escalations').set(row).where('incident_id', '=', row.incident_id).execute();
     else await tx.insertInto('incident_escalations').values(row).execute();
-  }
-
-  const freshState = (incidentId: string, nowIso: string): EscalationRow => ({
-    incident_id: incidentId, policy_id: null, level: -1, loop: 0, assignees: '[]', next_at: null, snoozed_until: null, suppressed_by: null, updated_at: nowIso,
-  });
-
-  async function serviceSettings(tx: Tx, serviceId: string) {
-    return tx.selectFrom('services').select(['name', 'escalation_policy_id', 'ack_timeout_seconds', 'renotify_on_new_alerts']).where('id', '=', serviceId).executeTakeFirst();
   }
 
   /** The users a level pages now: direct users, and whoever is on call for its schedules. */
@@ -116,27 +137,6 @@ export function createEscalation(deps: {
     const turn = Number(counter?.value ?? 0);
     await tx.updateTable('counters').set({ value: turn + 1 }).where('name', '=', counterName).execute();
     return { users: [unique[turn % unique.length]], notes };
-  }
-
-  async function userNames(tx: Tx, ids: string[]): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const rows = await tx.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute();
-    const byId = new Map(rows.map((r) => [r.id, r.name]));
-    return ids.map((id) => byId.get(id) ?? 'unknown user');
-  }
-
-  async function alertFacts(tx: Tx, incident: IncidentRow, serviceName: string): Promise<AlertFacts[]> {
-    const alerts = await tx.selectFrom('alerts')
-      .leftJoin('integrations', 'integrations.id', 'alerts.integration_id')
-      .select(['alerts.source', 'alerts.severity', 'alerts.summary', 'alerts.component', 'alerts.group_name', 'alerts.class', 'alerts.custom_details', 'integrations.name as integration'])
-      .where('alerts.incident_id', '=', incident.id).where('alerts.open', '=', 1).limit(100).execute();
-    if (alerts.length === 0) {
-      return [{ service: serviceName, integration: null, source: '', severity: incident.urgency === 'high' ? 'critical' : 'info', summary: incident.title, component: null, group: null, class: null, details: {} }];
-    }
-    return alerts.map((a) => ({
-      service: serviceName, integration: a.integration ?? null, source: a.source, severity: a.severity, summary: a.summary,
-      component: a.component, group: a.group_name, class: a.class, details: fromJson<unknown>(a.custom_details, {}),
-    }));
   }
 
   /** The silence holding this incident's notifications back now (every open alert matched), if any. */

@@ -37,6 +37,15 @@ export function inMinutes(minutes: number): string {
   return `in ${Math.round((minutes / 60) * 10) / 10} h`;
 }
 
+/** One timeline line for a delivery attempt. */
+const describeAttempt = (n: NotificationRow, result: DeliveryResult, attempt: number, retryInMs: number | null): string => {
+  const what = `${CHANNEL_LABEL[n.channel] ?? n.channel} to ${n.channel === 'in_app' ? 'user' : n.address}`;
+  if (result.ok) return `${what}: ${result.detail ?? 'sent'}`;
+  const why = result.detail ?? result.error ?? 'failed';
+  if (retryInMs !== null) return `${what} failed (attempt ${attempt} of ${MAX_ATTEMPTS}): ${why}; retrying in ${Math.max(1, Math.round(retryInMs / 1000))} s`;
+  return `${what} failed for good after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${why}`;
+};
+
 /**
  * Creates notifications (one per user and contact method, due after the rule's delay) and delivers them
  * through durable `deliver` jobs: email over SMTP, outbound webhooks, in-app. Every attempt is written to
@@ -219,14 +228,6 @@ export function createNotifier(deps: {
     service: { id: 'test', name: 'Firewatch test' }, created_at: toIso(now), html_url: `${publicUrl}/account`, alert_count: 0, assignees: [], escalation_level: null,
   });
 
-  const describe = (n: NotificationRow, result: DeliveryResult, attempt: number, retryInMs: number | null): string => {
-    const what = `${CHANNEL_LABEL[n.channel] ?? n.channel} to ${n.channel === 'in_app' ? 'user' : n.address}`;
-    if (result.ok) return `${what}: ${result.detail ?? 'sent'}`;
-    const why = result.detail ?? result.error ?? 'failed';
-    if (retryInMs !== null) return `${what} failed (attempt ${attempt} of ${MAX_ATTEMPTS}): ${why}; retrying in ${Math.max(1, Math.round(retryInMs / 1000))} s`;
-    return `${what} failed for good after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${why}`;
-  };
-
   const deliverHandler: LeaseJobHandler = {
     mode: 'lease',
     // Longer than the slowest channel (SMTP's 30 s timeout), so a claim never expires under a live send.
@@ -261,7 +262,7 @@ export function createNotifier(deps: {
           if (row) {
             const changes = new IncidentChanges(tx, incidentsRepo, at);
             const actor: Actor = systemActor;
-            await changes.timeline(row, 'notify', actor, describe(notification, result, attempt, cancelled ? null : retryIn), {
+            await changes.timeline(row, 'notify', actor, describeAttempt(notification, result, attempt, cancelled ? null : retryIn), {
               notification_id: notification.id, channel: notification.channel, address: notification.address, user_id: notification.user_id,
               attempt, result: result.ok ? 'sent' : status, status: result.status ?? null, error: result.error ?? null, detail: result.detail ?? null,
             });
