@@ -246,8 +246,16 @@ export function createEscalation(deps: {
     async onFlush(changes: IncidentChanges, events: LifecycleEvent[]): Promise<void> {
       const { tx, now, nowIso } = changes;
       let scheduled = false;
+      const services = new Map<string, Awaited<ReturnType<typeof serviceSettings>>>();
       for (const { kind, incident } of events) {
         if (kind === 'opened') {
+          // Most alert storms hit services without a policy: no timer for those, just the fact on the timeline.
+          let service = services.get(incident.service_id);
+          if (!service) services.set(incident.service_id, (service = await serviceSettings(tx, incident.service_id)));
+          if (!service?.escalation_policy_id) {
+            await changes.timeline(incident, 'escalate', systemActor, `Service ${service?.name ?? ''} has no escalation policy: nobody was paged`, { policy: null });
+            continue;
+          }
           await tx.insertInto('incident_escalations').values(freshState(incident.id, nowIso)).execute();
           await jobs.schedule(tx, { kind: ESCALATE_JOB, dueAt: now, incidentId: incident.id, uniqueKey: `escalate:${incident.id}` }, now);
           scheduled = true;
