@@ -3,10 +3,15 @@ import { ApiError, api, errorText, onSignedOut, setCsrfToken } from './api.ts';
 import { Header } from './components/Header.tsx';
 import { startLive, stopLive } from './live.ts';
 import { AccountPage } from './pages/AccountPage.tsx';
+import { DeadLettersPage } from './pages/DeadLettersPage.tsx';
+import { EscalationPoliciesPage, EscalationPolicyPage } from './pages/EscalationPoliciesPage.tsx';
 import { IncidentPage } from './pages/IncidentPage.tsx';
 import { IncidentsPage } from './pages/IncidentsPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
+import { OnCallPage } from './pages/OnCallPage.tsx';
+import { SchedulePage } from './pages/SchedulePage.tsx';
+import { SchedulesPage } from './pages/SchedulesPage.tsx';
 import { ServicesPage } from './pages/ServicesPage.tsx';
 import { navigate, useLocation } from './router.tsx';
 import { SessionContext, type SessionContextValue } from './session.ts';
@@ -98,9 +103,26 @@ function Routes() {
   const incident = /^\/incidents\/(\d{1,10})\/?$/.exec(path);
   if (incident) return <IncidentPage key={incident[1]} number={Number(incident[1])} />;
   if (path === '/services') return <ServicesPage />;
+  if (path === '/oncall') return <OnCallPage />;
+  if (path === '/schedules') return <SchedulesPage />;
+  const schedule = /^\/schedules\/([^/]+)\/?$/.exec(path);
+  if (schedule) return <SchedulePage key={schedule[1]} name={decodeSegment(schedule[1])} />;
+  if (path === '/escalation-policies') return <EscalationPoliciesPage />;
+  if (path === '/new-escalation-policy') return <EscalationPolicyPage name={null} />;
+  const policy = /^\/escalation-policies\/([^/]+)\/?$/.exec(path);
+  if (policy) return <EscalationPolicyPage key={policy[1]} name={decodeSegment(policy[1])} />;
+  if (path === '/notifications/dead-letters') return <DeadLettersPage />;
   if (path === '/account') return <AccountPage />;
   if (path === '/login') return <Redirect to="/" />;
   return <NotFoundPage />;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function Redirect(props: { to: string }) {

@@ -1,4 +1,8 @@
-import type { Incident, IncidentDetail, IncidentFilters, IncidentPage, Integration, IntegrationType, Service, Session, User } from './types.ts';
+import type {
+  ContactMethod, ContactMethodInput, EscalationPolicy, EscalationState, Incident, IncidentDetail, IncidentFilters, IncidentPage, Integration, IntegrationType,
+  NotificationRecord, NotificationRule, OnCallOverview, Override, OverrideInput, PolicyInput, RenderedSchedule, Schedule, ScheduleInput, Service, ServiceOnCallPatch,
+  Session, Swap, SwapInput, CalendarFeed, User,
+} from './types.ts';
 
 /** An error answer of the API (`{"error": {"code", "message", "details"}}`), or a network failure (status 0). */
 export class ApiError extends Error {
@@ -78,6 +82,9 @@ function query(params: Record<string, string | number | undefined>): string {
 
 const incidentPath = (number: number) => `/api/v1/incidents/${encodeURIComponent(String(number))}`;
 const servicePath = (name: string) => `/api/v1/services/${encodeURIComponent(name)}`;
+const schedulePath = (name: string) => `/api/v1/schedules/${encodeURIComponent(name)}`;
+const policyPath = (name: string) => `/api/v1/escalation-policies/${encodeURIComponent(name)}`;
+const ME = '/api/v1/users/me';
 
 export const api = {
   login: (email: string, password: string) => send<{ user: User; csrf_token: string }>('POST', '/api/v1/auth/login', { email, password }, { quiet401: true }),
@@ -106,6 +113,64 @@ export const api = {
   createService: (name: string, description: string) => send<{ service: Service }>('POST', '/api/v1/services', { name, description }),
   addIntegration: (service: string, name: string, type: IntegrationType) =>
     send<{ integration: Integration }>('POST', `${servicePath(service)}/integrations`, { name, type }),
+  updateService: (name: string, patch: ServiceOnCallPatch) => send<{ service: Service }>('PATCH', servicePath(name), patch),
+
+  listUsers: () => send<{ users: User[] }>('GET', '/api/v1/users'),
+
+  // On call now, schedules, overrides, swaps and calendar feeds
+  onCallNow: () => send<OnCallOverview>('GET', '/api/v1/oncall'),
+  listSchedules: () => send<{ schedules: Schedule[] }>('GET', '/api/v1/schedules'),
+  getSchedule: (name: string) => send<{ schedule: Schedule }>('GET', schedulePath(name)),
+  createSchedule: (input: ScheduleInput) => send<{ schedule: Schedule }>('POST', '/api/v1/schedules', input),
+  updateSchedule: (name: string, patch: Partial<ScheduleInput>) => send<{ schedule: Schedule }>('PATCH', schedulePath(name), patch),
+  deleteSchedule: (name: string) => send<void>('DELETE', schedulePath(name)),
+  renderSchedule: (name: string, from: Date, to: Date) =>
+    send<RenderedSchedule>('GET', `${schedulePath(name)}/render${query({ from: from.toISOString(), to: to.toISOString() })}`),
+  listOverrides: (name: string, window: { from?: Date; to?: Date } = {}) =>
+    send<{ overrides: Override[] }>('GET', `${schedulePath(name)}/overrides${query({ from: window.from?.toISOString(), to: window.to?.toISOString() })}`),
+  createOverride: (name: string, input: OverrideInput) => send<{ override: Override }>('POST', `${schedulePath(name)}/overrides`, input),
+  deleteOverride: (name: string, id: string) => send<void>('DELETE', `${schedulePath(name)}/overrides/${encodeURIComponent(id)}`),
+  listSwaps: (name: string) => send<{ swaps: Swap[] }>('GET', `${schedulePath(name)}/swaps`),
+  requestSwap: (name: string, input: SwapInput) => send<{ swap: Swap }>('POST', `${schedulePath(name)}/swaps`, input),
+  takeSwap: (name: string, id: string) => send<{ swap: Swap }>('POST', `${schedulePath(name)}/swaps/${encodeURIComponent(id)}/take`),
+  cancelSwap: (name: string, id: string) => send<{ swap: Swap }>('POST', `${schedulePath(name)}/swaps/${encodeURIComponent(id)}/cancel`),
+  scheduleFeed: (name: string) => send<CalendarFeed>('GET', `${schedulePath(name)}/feed`),
+  rotateScheduleFeed: (name: string) => send<CalendarFeed>('POST', `${schedulePath(name)}/feed`),
+  myFeed: () => send<CalendarFeed>('GET', `${ME}/feed`),
+  rotateMyFeed: () => send<CalendarFeed>('POST', `${ME}/feed`),
+
+  // Escalation policies
+  listPolicies: () => send<{ escalation_policies: EscalationPolicy[] }>('GET', '/api/v1/escalation-policies'),
+  getPolicy: (name: string) => send<{ escalation_policy: EscalationPolicy }>('GET', policyPath(name)),
+  createPolicy: (input: PolicyInput) => send<{ escalation_policy: EscalationPolicy }>('POST', '/api/v1/escalation-policies', input),
+  updatePolicy: (name: string, input: Partial<PolicyInput>) => send<{ escalation_policy: EscalationPolicy }>('PATCH', policyPath(name), input),
+  deletePolicy: (name: string) => send<void>('DELETE', policyPath(name)),
+
+  // My contact methods, notification rules and in-app inbox
+  listContactMethods: () => send<{ contact_methods: ContactMethod[] }>('GET', `${ME}/contact-methods`),
+  createContactMethod: (input: ContactMethodInput) => send<{ contact_method: ContactMethod }>('POST', `${ME}/contact-methods`, input),
+  deleteContactMethod: (id: string) => send<void>('DELETE', `${ME}/contact-methods/${encodeURIComponent(id)}`),
+  testContactMethod: (id: string) => send<{ notification_id: string }>('POST', `${ME}/contact-methods/${encodeURIComponent(id)}/test`),
+  getNotification: (id: string) => send<{ notification: NotificationRecord }>('GET', `/api/v1/notifications/${encodeURIComponent(id)}`),
+  listNotificationRules: () => send<{ notification_rules: NotificationRule[]; defaults: { high: boolean; low: boolean } }>('GET', `${ME}/notification-rules`),
+  createNotificationRule: (input: { urgency: 'high' | 'low'; contact_method: string; delay_minutes: number }) =>
+    send<{ notification_rule: NotificationRule }>('POST', `${ME}/notification-rules`, input),
+  deleteNotificationRule: (id: string) => send<void>('DELETE', `${ME}/notification-rules/${encodeURIComponent(id)}`),
+  inbox: () => send<{ notifications: NotificationRecord[]; unread: number }>('GET', `${ME}/notifications`),
+  markRead: (ids: string[]) => send<void>('POST', `${ME}/notifications/read`, { ids }),
+
+  // Escalation of one incident
+  incidentOnCall: (number: number) => send<{ escalation: EscalationState; notifications: NotificationRecord[] }>('GET', `${incidentPath(number)}/oncall`),
+  escalateNow: (number: number) => send<{ escalation: EscalationState }>('POST', `${incidentPath(number)}/escalate`),
+  snooze: (number: number, seconds: number) => send<{ escalation: EscalationState }>('POST', `${incidentPath(number)}/snooze`, { duration_seconds: seconds }),
+  reassign: (number: number, users: string[]) => send<{ escalation: EscalationState }>('POST', `${incidentPath(number)}/reassign`, { users }),
+  pageResponders: (number: number, users: string[], message: string) =>
+    send<{ paged: string[] }>('POST', `${incidentPath(number)}/responders`, { users, message }),
+  deadLetters: () => send<{ notifications: NotificationRecord[] }>('GET', '/api/v1/notifications/dead-letters'),
+  retryNotification: (id: string) => send<{ retried: boolean }>('POST', `/api/v1/notifications/${encodeURIComponent(id)}/retry`),
+
+  /** The API's route list (OpenAPI), to offer actions only where the server has them. */
+  openApiPaths: () => send<{ paths: Record<string, unknown> }>('GET', '/api/v1/openapi.json'),
 };
 
 /** A sentence for the person, from any error an API call threw. */

@@ -2,9 +2,13 @@ import { useState } from 'react';
 import { useLiveStatus } from '../live.ts';
 import { Link, useLocation } from '../router.tsx';
 import { useSession } from '../session.ts';
+import { Inbox } from './Inbox.tsx';
 
 const NAV = [
   { to: '/incidents', label: 'Incidents', matches: (path: string) => path === '/' || path.startsWith('/incidents') },
+  { to: '/oncall', label: 'On call', matches: (path: string) => path.startsWith('/oncall') },
+  { to: '/schedules', label: 'Schedules', matches: (path: string) => path.startsWith('/schedules') },
+  { to: '/escalation-policies', label: 'Escalation', matches: (path: string) => path.startsWith('/escalation-policies') || path === '/new-escalation-policy' },
   { to: '/services', label: 'Services', matches: (path: string) => path.startsWith('/services') },
 ];
 
@@ -33,6 +37,7 @@ export function Header() {
           <span className={`live-dot live-${live}`} title={live === 'live' ? 'Live updates connected' : 'Reconnecting live updates…'}>
             <span className="visually-hidden">{live === 'live' ? 'Live updates connected' : 'Live updates reconnecting'}</span>
           </span>
+          <Inbox />
           <Link to="/account" className="user-link" aria-current={path === '/account' ? 'page' : undefined}>
             {who}
             <span className="role">{session.principal.role}</span>

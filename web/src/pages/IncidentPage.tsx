@@ -1,7 +1,8 @@
 import { type FormEvent, type KeyboardEvent, useCallback, useEffect, useState } from 'react';
 import { ApiError, api, errorText } from '../api.ts';
-import { SeverityBadge, StatusBadge, UrgencyBadge } from '../components/Badges.tsx';
+import { NotificationStatusBadge, SeverityBadge, StatusBadge, UrgencyBadge } from '../components/Badges.tsx';
 import { ExternalLink } from '../components/ExternalLink.tsx';
+import { channelName, IncidentOnCall } from '../components/IncidentOnCall.tsx';
 import { Time } from '../components/Time.tsx';
 import { useAction } from '../components/useAction.ts';
 import { humanize } from '../format.ts';
@@ -111,6 +112,8 @@ export function IncidentPage(props: { number: number }) {
       {actionError && <p className="error" role="alert">{actionError}</p>}
 
       <IncidentFacts incident={incident} />
+
+      <IncidentOnCall incident={incident} mayRespond={mayRespond} onChanged={refresh} />
 
       <section className="panel">
         <h2>Alerts <span className="count">{alerts.length}</span></h2>
@@ -249,10 +252,33 @@ function Timeline(props: { entries: TimelineEntry[] }) {
             <Time value={entry.at} />
           </div>
           <p className="entry-message">{entry.message}</p>
+          <EntryDetail entry={entry} />
         </li>
       ))}
     </ol>
   );
+}
+
+const scalarText = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : null);
+
+/** What the new on-call entries carry beyond their message: a delivery's channel and result, the next step. */
+function EntryDetail(props: { entry: TimelineEntry }) {
+  const { entry } = props;
+  const data = (entry.data && typeof entry.data === 'object' ? entry.data : {}) as Record<string, unknown>;
+  if (entry.type === 'notify' && scalarText(data.channel)) {
+    return (
+      <p className="entry-detail">
+        {channelName(String(data.channel))}
+        {scalarText(data.address) && data.channel !== 'in_app' && <> · <span className="entry-address">{scalarText(data.address)}</span></>}
+        {scalarText(data.attempt) && <> · attempt {scalarText(data.attempt)}</>}
+        {scalarText(data.result) && <> · <NotificationStatusBadge status={String(data.result)} /></>}
+      </p>
+    );
+  }
+  if ((entry.type === 'assign' || entry.type === 'escalate') && scalarText(data.next_at)) {
+    return <p className="entry-detail">Next level due <Time value={String(data.next_at)} absolute /></p>;
+  }
+  return null;
 }
 
 function NoteForm(props: { number: number; onAdded: () => Promise<void> }) {

@@ -6,7 +6,9 @@ import { useAction } from '../components/useAction.ts';
 import { Link } from '../router.tsx';
 import { can, useSession } from '../session.ts';
 import { setupSnippets } from '../snippets.ts';
-import type { Integration, IntegrationType, Service } from '../types.ts';
+import type { EscalationPolicy, Integration, IntegrationType, Service } from '../types.ts';
+import { useResource } from '../components/useResource.ts';
+import { formatMinutes } from '../format.ts';
 
 const INTEGRATION_TYPES: { value: IntegrationType; label: string }[] = [
   { value: 'pagerduty', label: 'PagerDuty Events v2' },
@@ -20,6 +22,7 @@ export function ServicesPage() {
   const isAdmin = can(session, 'admin');
   const [services, setServices] = useState<Service[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const policies = useResource('policies', async () => (await api.listPolicies()).escalation_policies);
 
   const refresh = useCallback(async () => {
     try {
@@ -58,13 +61,13 @@ export function ServicesPage() {
         </div>
       )}
       {services?.map((service) => (
-        <ServiceCard key={service.id} service={service} isAdmin={isAdmin} onChanged={refresh} />
+        <ServiceCard key={service.id} service={service} isAdmin={isAdmin} onChanged={refresh} policies={policies.data ?? []} />
       ))}
     </section>
   );
 }
 
-function ServiceCard(props: { service: Service; isAdmin: boolean; onChanged: () => Promise<void> }) {
+function ServiceCard(props: { service: Service; isAdmin: boolean; onChanged: () => Promise<void>; policies: EscalationPolicy[] }) {
   const { service } = props;
   return (
     <section className="card service" aria-labelledby={`service-${service.id}`}>
@@ -75,6 +78,7 @@ function ServiceCard(props: { service: Service; isAdmin: boolean; onChanged: () 
         </div>
         <Link to={`/incidents?service=${encodeURIComponent(service.name)}`} className="button small ghost">Open incidents</Link>
       </div>
+      <OnCallSettings service={service} policies={props.policies} isAdmin={props.isAdmin} onChanged={props.onChanged} />
       {service.integrations.length === 0 ? (
         <p className="muted">No integrations: nothing can send alerts to this service yet.</p>
       ) : (
@@ -193,6 +197,86 @@ function NewIntegrationForm(props: { serviceName: string; onCreated: () => Promi
         <button type="submit" className="button" disabled={busy}>{busy ? 'Adding…' : 'Add integration'}</button>
       </div>
       {error && <p className="error" role="alert">{error}</p>}
+    </form>
+  );
+}
+
+const ACK_TIMEOUTS = [null, 300, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400];
+
+function ackTimeoutText(seconds: number | null): string {
+  return seconds === null ? 'never' : seconds % 60 === 0 ? `after ${formatMinutes(seconds / 60)}` : `after ${seconds} s`;
+}
+
+/** Who is paged for this service's incidents, and how acknowledgements and new alerts behave. */
+function OnCallSettings(props: { service: Service; policies: EscalationPolicy[]; isAdmin: boolean; onChanged: () => Promise<void> }) {
+  const { service } = props;
+  const [editing, setEditing] = useState(false);
+  const [policy, setPolicy] = useState(service.escalation_policy ?? '');
+  const [ackTimeout, setAckTimeout] = useState(service.ack_timeout_seconds === null ? '' : String(service.ack_timeout_seconds));
+  const [renotify, setRenotify] = useState(service.renotify_on_new_alerts);
+  const { busy, error, run } = useAction();
+  const timeouts = service.ack_timeout_seconds !== null && !ACK_TIMEOUTS.includes(service.ack_timeout_seconds) ? [...ACK_TIMEOUTS, service.ack_timeout_seconds] : ACK_TIMEOUTS;
+
+  const open = () => {
+    setPolicy(service.escalation_policy ?? '');
+    setAckTimeout(service.ack_timeout_seconds === null ? '' : String(service.ack_timeout_seconds));
+    setRenotify(service.renotify_on_new_alerts);
+    setEditing(true);
+  };
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const saved = await run(async () => {
+      await api.updateService(service.name, {
+        escalation_policy: policy || null,
+        ack_timeout_seconds: ackTimeout ? Number(ackTimeout) : null,
+        renotify_on_new_alerts: renotify,
+      });
+      await props.onChanged();
+    });
+    if (saved) setEditing(false);
+  };
+
+  if (!editing) {
+    return (
+      <div className="oncall-settings" data-service={service.name}>
+        <span>
+          <span className="muted">Escalation policy </span>
+          {service.escalation_policy
+            ? <Link to={`/escalation-policies/${encodeURIComponent(service.escalation_policy)}`}>{service.escalation_policy}</Link>
+            : <span className="warning-text">none: nobody is paged</span>}
+        </span>
+        <span><span className="muted">Acknowledgement lapses </span>{ackTimeoutText(service.ack_timeout_seconds)}</span>
+        <span><span className="muted">New alerts </span>{service.renotify_on_new_alerts ? 'notify again' : 'do not notify again'}</span>
+        {props.isAdmin && <button type="button" className="button small" onClick={open}>Change on-call settings</button>}
+      </div>
+    );
+  }
+  return (
+    <form className="oncall-settings-form inline-form" onSubmit={submit} aria-label={`On-call settings of ${service.name}`}>
+      <div className="form-row">
+        <label className="field">
+          <span>Escalation policy</span>
+          <select name="service-policy" value={policy} onChange={(e) => setPolicy(e.target.value)}>
+            <option value="">None (nobody is paged)</option>
+            {props.policies.map((p) => <option key={p.id} value={p.name}>{p.name}</option>)}
+          </select>
+        </label>
+        <label className="field">
+          <span>Acknowledgement lapses</span>
+          <select name="service-ack-timeout" value={ackTimeout} onChange={(e) => setAckTimeout(e.target.value)}>
+            {timeouts.map((seconds) => <option key={seconds ?? 'never'} value={seconds ?? ''}>{ackTimeoutText(seconds)}</option>)}
+          </select>
+        </label>
+        <label className="checkbox">
+          <input type="checkbox" name="service-renotify" checked={renotify} onChange={(e) => setRenotify(e.target.checked)} />
+          Notify again when an open incident gets a new alert
+        </label>
+      </div>
+      {error && <p className="error" role="alert">{error}</p>}
+      <div className="actions">
+        <button type="submit" className="button primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+        <button type="button" className="button ghost" onClick={() => setEditing(false)}>Cancel</button>
+      </div>
     </form>
   );
 }
