@@ -129,7 +129,7 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   const jobs = createJobQueue();
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.smtpFrom });
   const notifier = createNotifier({
-    db, jobs, contacts: createContactsRepo(db), incidentsRepo, mailer, secrets, secretKey: config.secretKey, publicUrl: config.publicUrl, bus,
+    db, jobs, contacts: createContactsRepo(db), incidentsRepo, mailer, secrets, secretKey: config.secretKey, publicUrl: config.publicUrl, bus, emailConfigured: config.smtpUrl !== null,
     webhookPolicy: { allowPrivate: config.webhookAllowPrivate, allowList: config.webhookAllowList },
   });
   // The runner is created below; escalation wakes it through this indirection.

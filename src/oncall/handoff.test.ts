@@ -15,7 +15,8 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       clock = new ManualClock('2026-10-23T12:00:00Z');
-      t = await createTestApp(dialect, { clock });
+      // An SMTP URL makes the account e-mail a default contact method (nothing listens there; delivery is not under test).
+      t = await createTestApp(dialect, { clock, config: { smtpUrl: 'smtp://127.0.0.1:9' } });
       await t.features.apply.apply(parseConfigYaml(`users:
   - { email: ana@example.com, name: Ana }
   - { email: bo@example.com, name: Bo }

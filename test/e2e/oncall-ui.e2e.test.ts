@@ -165,7 +165,7 @@ describe('on-call web UI in Chromium', { skip: chromiumSkip }, () => {
 
   afterEach((t) => {
     // The server's side of a failure (it logs at warn level and above).
-    if (!t.passed) process.stderr.write(`${group.logs()}\n`);
+    if ('passed' in t && !t.passed) process.stderr.write(`${group.logs()}\n`);
   });
 
   after(async () => {

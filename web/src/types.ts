@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { alertSchema, incidentDetailSchema, incidentPageSchema, incidentSchema, timelineEntrySchema } from '../../src/incidents/incident.schemas.ts';
 import type { contactMethodCreateSchema, contactMethodOutSchema, notificationRuleOutSchema } from '../../src/oncall/contacts/contact.schemas.ts';
 // The escalation schemas live in the routes file for now; a type-only import bundles nothing of it.
-import type { escalationStateSchema, notificationSchema } from '../../src/oncall/escalation/escalation.routes.ts';
+import type { escalationStateSchema, notificationSchema } from '../../src/oncall/escalation/escalation.schemas.ts';
 import type { policyCreateSchema, policyOutSchema } from '../../src/oncall/policies/policy.schemas.ts';
 import type {
   entrySchema, feedSchema, layerInSchema, layerSchema, memberSchema, oncallSchema, overrideCreateSchema, overrideSchema, renderSchema, restrictionSchema,

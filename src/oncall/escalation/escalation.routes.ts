@@ -13,38 +13,9 @@ import { roleAtLeast } from '../../users/roles.ts';
 import type { UsersRepo } from '../../users/users.repo.ts';
 import type { NotificationRow, Notifier } from '../notifications/notifier.ts';
 import type { Escalation } from './escalation.ts';
+import { escalationStateSchema, notificationSchema } from './escalation.schemas.ts';
 
 const numberParam = z.object({ number: z.coerce.number().int().positive().max(2 ** 31) });
-
-export const notificationSchema = z.object({
-  id: z.string(),
-  incident_number: z.number().nullable().optional(),
-  user: z.object({ id: z.string(), name: z.string(), email: z.string() }).nullable(),
-  channel: z.string(),
-  address: z.string(),
-  kind: z.string(),
-  status: z.enum(['pending', 'sent', 'failed', 'dead', 'cancelled']),
-  attempts: z.number(),
-  last_error: z.string().nullable(),
-  reason: z.string(),
-  created_at: z.string(),
-  due_at: z.string(),
-  sent_at: z.string().nullable(),
-  read_at: z.string().nullable(),
-});
-
-export const escalationStateSchema = z.object({
-  policy: z.object({ id: z.string(), name: z.string() }).nullable(),
-  level: z.number().nullable(),
-  loop: z.number(),
-  levels: z.number(),
-  repeat: z.number(),
-  assignees: z.array(z.object({ id: z.string(), name: z.string(), email: z.string() })),
-  next: z.object({ level: z.number(), due_at: z.string() }).nullable(),
-  snoozed_until: z.string().nullable(),
-  suppressed_by: z.string().nullable(),
-  pending: z.array(z.object({ kind: z.string(), due_at: z.string() })),
-});
 
 function requireOpen(status: string, number: number): void {
   if (status === 'resolved') throw new AppError('incident_resolved', 409, `incident ${number} is already resolved`);
@@ -221,7 +192,10 @@ export function registerOnCallIncidentRoutes(app: FastifyInstance, routes: Regis
       if (!p.userId) return { notifications: [], unread: 0 };
       const rows = await notifier.inbox(p.userId, query.limit);
       const presented = await present(rows);
-      return { notifications: presented, unread: rows.filter((r) => !r.read_at).length };
+      return {
+        notifications: presented.map((n, i) => ({ ...n, incident_number: rows[i].incident_number === null ? null : Number(rows[i].incident_number) })),
+        unread: rows.filter((r) => !r.read_at).length,
+      };
     },
   });
 

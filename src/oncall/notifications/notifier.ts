@@ -62,6 +62,8 @@ export function createNotifier(deps: {
   publicUrl: string;
   webhookPolicy: AddressPolicy;
   bus: EventBus;
+  /** False when no SMTP server is configured: the implicit account-e-mail default is skipped. */
+  emailConfigured: boolean;
   random?: () => number;
 }) {
   const { db, jobs, contacts, incidentsRepo, mailer, secrets, publicUrl } = deps;
@@ -116,6 +118,8 @@ export function createNotifier(deps: {
     const rules = await contacts.rulesFor(userIds, urgency, changes.tx);
     const plans = new Map<string, string[]>();
     for (const rule of rules) {
+      // Without SMTP the implicit account e-mail would only fill the dead-letter list; in-app still reaches them.
+      if (!deps.emailConfigured && rule.method.id === null && rule.method.type === 'email') continue;
       await insertNotification(changes.tx, { incidentId, rule, payload, now: changes.now });
       const plan = plans.get(rule.user.name) ?? [];
       plan.push(`${rule.method.type === 'in_app' ? 'in-app' : rule.method.type} ${inMinutes(rule.delayMinutes)}`);
@@ -126,7 +130,8 @@ export function createNotifier(deps: {
 
   /** Hand-off notices go by email and in-app, at once, whatever the paging rules say. */
   async function notifyHandoff(tx: Tx, userId: string, handoff: NonNullable<NotificationPayload['handoff']>, now: Date): Promise<void> {
-    const rules = (await contacts.rulesFor([userId], 'low', tx)).filter((r) => r.method.type !== 'webhook');
+    const rules = (await contacts.rulesFor([userId], 'low', tx))
+      .filter((r) => r.method.type !== 'webhook' && (deps.emailConfigured || r.method.type !== 'email'));
     const seen = new Set<string>();
     for (const rule of rules) {
       const key = `${rule.method.type}:${rule.method.address}`;
@@ -288,8 +293,10 @@ export function createNotifier(deps: {
     deliverHandler,
     /** A user's in-app notifications, newest first. */
     inbox(userId: string, limit: number) {
-      return db.selectFrom('notifications').selectAll().where('user_id', '=', userId).where('channel', '=', 'in_app')
-        .orderBy('created_at', 'desc').limit(limit).execute();
+      return db.selectFrom('notifications').leftJoin('incidents', 'incidents.id', 'notifications.incident_id')
+        .selectAll('notifications').select('incidents.number as incident_number')
+        .where('notifications.user_id', '=', userId).where('notifications.channel', '=', 'in_app')
+        .orderBy('notifications.created_at', 'desc').limit(limit).execute();
     },
     async markRead(userId: string, ids: string[], now: Date): Promise<void> {
       if (ids.length === 0) return;
