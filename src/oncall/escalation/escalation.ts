@@ -86,6 +86,12 @@ async function alertFacts(tx: Tx, incident: IncidentRow, serviceName: string): P
   }));
 }
 
+async function saveState(tx: Tx, row: EscalationRow): Promise<void> {
+  // Usually the row exists (written when the incident opened): one update, and an insert only when it did not.
+  const updated = await tx.updateTable('incident_escalations').set(row).where('incident_id', '=', row.incident_id).executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) await tx.insertInto('incident_escalations').values(row).execute();
+}
+
 export function createEscalation(deps: {
   db: Db;
   jobs: JobQueue;
@@ -102,12 +108,6 @@ export function createEscalation(deps: {
   wake: () => void;
 }) {
   const { db, jobs, notifier, incidentsRepo, policies, schedules, silences } = deps;
-
-  async function saveState(tx: Tx, row: EscalationRow): Promise<void> {
-    const existing = await getState(tx, row.incident_id);
-    if (existing) await tx.updateTable('incident_escalations').set(row).where('incident_id', '=', row.incident_id).execute();
-    else await tx.insertInto('incident_escalations').values(row).execute();
-  }
 
   /** The users a level pages now: direct users, and whoever is on call for its schedules. */
   async function levelUsers(tx: Tx, policy: EscalationPolicy, levelIndex: number, now: Date): Promise<{ users: string[]; notes: string[] }> {

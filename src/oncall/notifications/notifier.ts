@@ -105,8 +105,10 @@ export function createNotifier(deps: {
       sent_at: null,
       read_at: null,
     };
+    // An immediate in-app notice is delivered by writing it: no job to run.
+    if (rule.method.type === 'in_app' && rule.delayMinutes <= 0) Object.assign(row, { status: 'sent', attempts: 1, sent_at: row.created_at });
     await tx.insertInto('notifications').values(row).execute();
-    await jobs.schedule(tx, { kind: DELIVER_JOB, dueAt: due, incidentId: input.incidentId, ref: row.id }, now);
+    if (row.status === 'pending') await jobs.schedule(tx, { kind: DELIVER_JOB, dueAt: due, incidentId: input.incidentId, ref: row.id }, now);
     return row;
   }
 
