@@ -26,7 +26,7 @@ import { registerAlertmanagerRoutes } from './integrations/sources/alertmanager.
 import { registerHeartbeatRoutes } from './integrations/sources/heartbeat.ts';
 import { registerPagerDutyRoutes } from './integrations/sources/pagerduty.ts';
 import { registerWebhookRoutes } from './integrations/sources/webhook.ts';
-import { createJobQueue, createJobRunner, type JobQueue, type JobRunner } from './jobs/jobs.ts';
+import { createJobQueue, createJobRunner, type JobHandler, type JobQueue, type JobRunner } from './jobs/jobs.ts';
 import { createMailer } from './notify/channels/email.ts';
 import { createContactsRepo } from './oncall/contacts/contacts.repo.ts';
 import { registerContactsRoutes } from './oncall/contacts/contacts.routes.ts';
@@ -53,6 +53,19 @@ import { registerAuthRoutes, SESSION_COOKIE } from './users/auth.routes.ts';
 import { roleAtLeast } from './users/roles.ts';
 import { createUsersRepo } from './users/users.repo.ts';
 import { createUsersService, type Principal, type UsersService } from './users/users.service.ts';
+import type { ApplyKind } from './config-as-code/apply-kind.ts';
+import { createChatModule } from './chat/chat.module.ts';
+import type { ChatService } from './chat/chat.types.ts';
+import { createSlackModule } from './chat/slack/slack.module.ts';
+import type { CommandRegistry } from './commands/command.types.ts';
+import { createCommandsModule } from './commands/commands.module.ts';
+import type { FeatureContext, FeatureModule } from './features/module.ts';
+import { createDashboardsModule } from './telemetry/dashboards/dashboards.module.ts';
+import { createInventoryModule } from './telemetry/inventory/inventory.module.ts';
+import type { LogStore } from './telemetry/logs/log.types.ts';
+import { createLogsModule } from './telemetry/logs/logs.module.ts';
+import type { DataSources } from './telemetry/metrics/datasource.types.ts';
+import { createMetricsModule } from './telemetry/metrics/metrics.module.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
@@ -96,6 +109,12 @@ export interface Features {
   escalation: Escalation;
   notifier: Notifier;
   handoffs: Handoffs;
+  chat: ChatService;
+  commands: CommandRegistry;
+  logs: LogStore;
+  datasources: DataSources;
+  /** Feature modules in creation order; serve() starts and stops them. */
+  modules: FeatureModule[];
 }
 
 export interface AppBundle {
@@ -129,7 +148,7 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   const jobs = createJobQueue();
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.smtpFrom });
   const notifier = createNotifier({
-    db, jobs, contacts: createContactsRepo(db), incidentsRepo, mailer, secrets, secretKey: config.secretKey, publicUrl: config.publicUrl, bus, emailConfigured: config.smtpUrl !== null,
+    db, jobs, hooks: () => escalation.hooks, contacts: createContactsRepo(db), incidentsRepo, mailer, secrets, secretKey: config.secretKey, publicUrl: config.publicUrl, bus, emailConfigured: config.smtpUrl !== null,
     webhookPolicy: { allowPrivate: config.webhookAllowPrivate, allowList: config.webhookAllowList },
   });
   // The runner is created below; escalation wakes it through this indirection.
@@ -138,13 +157,9 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
     db, jobs, notifier, incidentsRepo, policies: createPoliciesRepo(db), schedules: createSchedulesRepo(db), silences: createSilencesRepo(db),
     bus, clock, lockRows: handle.dialect === 'postgres', wake: () => jobRunner?.wake(),
   });
+  // Feature modules add their kinds before the runner starts.
+  const jobHandlers: Record<string, JobHandler> = { ...escalation.handlers, [DELIVER_JOB]: notifier.deliverHandler };
   const handoffs = createHandoffs({ db, jobs, schedules: createSchedulesRepo(db), notifier, clock, publicUrl: config.publicUrl, wake: () => jobRunner?.wake() });
-  jobRunner = createJobRunner({
-    db, dialect: handle.dialect, clock, durable: handle.durable, pollMs: config.jobPollMs,
-    handlers: { ...escalation.handlers, [DELIVER_JOB]: notifier.deliverHandler, [HANDOFF_JOB]: handoffs.handler },
-    log: { error: (obj, msg) => app.log.error(obj, msg), warn: (obj, msg) => app.log.warn(obj, msg) },
-    onLateness: (ms, kind) => metrics.jobLateness.observe({ kind }, ms / 1000),
-  });
 
   const users = createUsersService({ repo: usersRepo, clock });
   const services = createServicesService({ db, repo: servicesRepo, clock, secrets, publicUrl: config.publicUrl, policies: policiesRepo });
@@ -156,7 +171,41 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   const integrations = createIntegrationLookup(services, clock);
   const schedules = createSchedulesService({ db, repo: schedulesRepo, clock, secrets, publicUrl: config.publicUrl });
   const intakeContext: IntakeContext = { db, durable: handle.durable, intake, integrations, servicesRepo, incidentsRepo, clock, metrics, maxEventBytes: config.maxEventBytes };
-  const apply = createApplyService({ db, durable: handle.durable, clock, secrets, servicesRepo, services, usersRepo, teamsRepo, schedulesRepo, onChange: () => integrations.forget() });
+  const applyKinds: ApplyKind[] = [];
+  const apply = createApplyService({ db, durable: handle.durable, clock, secrets, servicesRepo, services, usersRepo, teamsRepo, schedulesRepo, onChange: () => integrations.forget(), kinds: applyKinds });
+
+  // Feature modules, in dependency order: each may use the public objects of those before it.
+  const moduleLog: FeatureContext['log'] = {
+    info: (obj, msg) => app.log.info(obj, msg),
+    warn: (obj, msg) => app.log.warn(obj, msg),
+    error: (obj, msg) => app.log.error(obj, msg),
+  };
+  const ctx: FeatureContext = {
+    config, handle, db, clock, bus, secrets, metrics, jobs, wake: () => jobRunner?.wake(), log: moduleLog,
+    users, usersRepo, services, servicesRepo, incidents, incidentsRepo, intake, intakeContext, escalation, notifier, contacts,
+  };
+  const logs = createLogsModule(ctx, { chat: () => chat.chat });
+  const metricsModule = createMetricsModule(ctx, { logs: logs.store });
+  const chat = createChatModule(ctx);
+  const commands = createCommandsModule(ctx, { chat: chat.chat, datasources: metricsModule.datasources });
+  const slack = createSlackModule(ctx, { chat: chat.chat, registry: commands.registry });
+  const inventory = createInventoryModule(ctx, { datasources: metricsModule.datasources });
+  const dashboards = createDashboardsModule(ctx, { datasources: metricsModule.datasources, chat: chat.chat, inventory: inventory.inventory });
+  const modules: FeatureModule[] = [logs, metricsModule, chat, commands, slack, inventory, dashboards];
+  for (const m of modules) {
+    if (m.hooks) escalation.hooks.add(m.hooks);
+    Object.assign(jobHandlers, m.jobHandlers ?? {});
+    applyKinds.push(...(m.applyKinds ?? []));
+  }
+  // The runner reads its job kinds when created: after every module added its handlers.
+  jobHandlers[HANDOFF_JOB] = handoffs.handler;
+  const runner = createJobRunner({
+    db, dialect: handle.dialect, clock, durable: handle.durable, pollMs: config.jobPollMs,
+    handlers: jobHandlers,
+    log: { error: (obj, msg) => app.log.error(obj, msg), warn: (obj, msg) => app.log.warn(obj, msg) },
+    onLateness: (ms, kind) => metrics.jobLateness.observe({ kind }, ms / 1000),
+  });
+  jobRunner = runner;
 
   const app = Fastify({
     logger: options.logger === false ? false : { level: config.logLevel },
@@ -273,11 +322,12 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
       contacts,
       sendTest: async (userId, method) => {
         const id = await notifier.sendTest(userId, method, clock.now());
-        jobRunner.wake();
+        runner.wake();
         return id;
       },
     });
     registerSilencesRoutes(api, routes, { silences });
+    for (const m of modules) await m.registerApi?.(api, routes);
     apiRoute(api, routes, {
       method: 'GET', url: '/api/v1/openapi.json', auth: 'viewer', tags: ['meta'],
       summary: 'This document.',
@@ -289,6 +339,7 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
   registerAlertmanagerRoutes(app, intakeContext);
   registerWebhookRoutes(app, intakeContext);
   registerHeartbeatRoutes(app, intakeContext);
+  for (const m of modules) await m.registerPublic?.(app);
 
   if (handle.dialect === 'postgres') {
     const stopRelay = relayThroughPostgres(bus, config.databaseUrl, app.log);
@@ -317,9 +368,12 @@ export async function buildApp(options: { config: Config; handle: DatabaseHandle
 
   registerAckLinkRoutes(app, { notifier, incidentsRepo, escalation, durable: handle.durable, clock, bus });
   app.addHook('onClose', async () => {
-    await jobRunner.stop();
+    for (const m of modules.toReversed()) await m.stop?.();
+    await runner.stop();
     mailer.close();
   });
 
-  return { app, routes, allRoutes, features: { users, services, incidents, intake, intakeContext, apply, policies, contacts, silences, bus, metrics, jobs, jobRunner, escalation, notifier, handoffs } };
+  return { app, routes, allRoutes, features: { users, services, incidents, intake, intakeContext, apply, policies, contacts, silences, bus, metrics, jobs, jobRunner: runner, escalation, notifier, handoffs,
+    chat: chat.chat, commands: commands.registry, logs: logs.store, datasources: metricsModule.datasources, modules,
+  } };
 }

@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiClient, CliError } from './cli/client.ts';
+import { runHostsCommand } from './cli/hosts.command.ts';
+import { runLogsCommand } from './cli/logs.command.ts';
+import { runCommandCommand } from './cli/command.command.ts';
 import { runIncidentsCommand } from './cli/incidents.command.ts';
 import { runOncallCommand, runScheduleCommand } from './cli/oncall.command.ts';
+import { runRulesCommand } from './cli/rules.command.ts';
 import { type ConfigOverrides, ConfigError, loadConfig } from './config.ts';
 import { buildApp } from './app.ts';
 import { parseConfigYaml } from './config-as-code/apply.service.ts';
@@ -25,7 +29,13 @@ Client commands (over the API: FIREWATCH_URL and FIREWATCH_TOKEN):
   incidents list [--status S] [--service NAME] [--limit N]
   incidents show N | ack N | resolve N | note N TEXT
   oncall [--schedule NAME] [--at TIME]                           who is on call now (or at TIME), until when
+  rules import FILE [--datasource D] [--service S]               load a Prometheus rule file (offline, or over the API)
+  rules list                                                      rule groups, states and health
   schedule render NAME [--from TIME] [--to TIME]                  the final schedule, gaps marked (at most 93 days)
+  command "/ack 12" [--yes] [--channel C] | command --list          run a chat command (alias: cmd); --list shows yours
+  hosts find SELECTOR…                                            which host is it? kind=object4, name=web-1, instance=10.0.0.4:9100, a bare name
+  hosts list [--q TEXT] [--label k=v]… | hosts refresh PROVIDER   the inventory; re-discover a provider now
+  logs search QUERY… [--from now-1h] [--to T] [--limit N] [--json]  search the central log store (README "Logs")
 
 apply and export go through the API instead when FIREWATCH_URL and FIREWATCH_TOKEN are set.
 Every client command takes --json.`;
@@ -156,6 +166,15 @@ async function main(argv: string[]): Promise<number> {
       return runIncidentsCommand(rest);
     case 'oncall':
       return runOncallCommand(rest);
+    case 'command':
+    case 'cmd':
+      return runCommandCommand(rest);
+    case 'hosts':
+      return runHostsCommand(rest);
+    case 'logs':
+      return runLogsCommand(rest);
+    case 'rules':
+      return runRulesCommand(rest, (yaml, db) => withFeatures(overridesFrom(db), (f) => f.apply.apply(parseConfigYaml(yaml))));
     case 'schedule':
     case 'schedules':
       return runScheduleCommand(rest);

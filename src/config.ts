@@ -39,6 +39,19 @@ const envSchema = z.object({
   FIREWATCH_JOB_POLL_MS: z.coerce.number().int().positive().default(1000),
   // Set to "false" to let /metrics require authentication.
   FIREWATCH_METRICS_PUBLIC: z.enum(['true', 'false']).default('true'),
+  // Syslog receiver (RFC 5424 / 3164) on UDP and TCP at this port; 0 turns it off. 514 needs root, hence 5514.
+  FIREWATCH_SYSLOG_PORT: z.coerce.number().int().min(0).max(65535).default(5514),
+  // Where the syslog receiver listens; defaults to FIREWATCH_HOST.
+  FIREWATCH_SYSLOG_HOST: z.string().min(1).optional(),
+  // The log store keeps lines this many days, and at most this many megabytes of message text; oldest go first.
+  FIREWATCH_LOG_RETENTION_DAYS: z.coerce.number().positive().default(7),
+  FIREWATCH_LOG_MAX_MB: z.coerce.number().positive().default(2048),
+  // Slack app (optional): the signing secret verifies HTTP-mode requests; the bot token posts messages;
+  // an app-level token (xapp-…) switches to Socket Mode. FIREWATCH_SLACK_API_URL is for tests and proxies.
+  FIREWATCH_SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  FIREWATCH_SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  FIREWATCH_SLACK_APP_TOKEN: z.string().min(1).optional(),
+  FIREWATCH_SLACK_API_URL: z.url().default('https://slack.com/api/'),
 });
 
 export interface Config {
@@ -58,6 +71,12 @@ export interface Config {
   webhookAllowPrivate: boolean;
   webhookAllowList: string[];
   jobPollMs: number;
+  /** 0 = no syslog receiver. */
+  syslogPort: number;
+  syslogHost: string;
+  logRetentionDays: number;
+  logMaxBytes: number;
+  slack: { signingSecret: string | null; botToken: string | null; appToken: string | null; apiUrl: string };
 }
 
 export interface ConfigOverrides {
@@ -107,6 +126,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     webhookAllowPrivate: e.FIREWATCH_WEBHOOK_ALLOW_PRIVATE === 'true',
     webhookAllowList: e.FIREWATCH_WEBHOOK_ALLOWLIST.split(',').map((x) => x.trim()).filter(Boolean),
     jobPollMs: e.FIREWATCH_JOB_POLL_MS,
+    syslogPort: e.FIREWATCH_SYSLOG_PORT,
+    syslogHost: e.FIREWATCH_SYSLOG_HOST ?? overrides.host ?? e.FIREWATCH_HOST,
+    logRetentionDays: e.FIREWATCH_LOG_RETENTION_DAYS,
+    logMaxBytes: Math.round(e.FIREWATCH_LOG_MAX_MB * 1024 * 1024),
+    slack: {
+      signingSecret: e.FIREWATCH_SLACK_SIGNING_SECRET ?? null,
+      botToken: e.FIREWATCH_SLACK_BOT_TOKEN ?? null,
+      appToken: e.FIREWATCH_SLACK_APP_TOKEN ?? null,
+      apiUrl: e.FIREWATCH_SLACK_API_URL,
+    },
   };
 }
 

@@ -49,6 +49,15 @@ export async function serve(overrides: ConfigOverrides = {}): Promise<{ url: str
   void reconcileHandoffs();
   const handoffTimer = setInterval(reconcileHandoffs, 10 * 60_000);
   handoffTimer.unref();
+  // Feature background work: syslog listeners, rule evaluation, inventory refresh, Slack Socket Mode.
+  // One module failing to start (a port in use) must not keep the others (the rule evaluator) from starting.
+  for (const m of features.modules) {
+    try {
+      await m.start?.();
+    } catch (error) {
+      app.log.error({ err: error, module: m.name }, 'a feature could not start; the others run');
+    }
+  }
   const stopHeartbeats = startHeartbeatMonitor(features.intakeContext, config.heartbeatCheckMs, (error) => app.log.error({ err: error }, 'heartbeat check failed'));
 
   let stopping: Promise<void> | undefined;

@@ -70,6 +70,12 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     webhookAllowPrivate: true,
     webhookAllowList: [],
     jobPollMs: 50,
+    // Tests start their own receivers (buildApp never listens for syslog).
+    syslogPort: 0,
+    syslogHost: '127.0.0.1',
+    logRetentionDays: 7,
+    logMaxBytes: 2 * 1024 ** 3,
+    slack: { signingSecret: null, botToken: null, appToken: null, apiUrl: 'http://127.0.0.1:9/api/' },
     ...overrides,
   };
 }
@@ -119,7 +125,7 @@ export async function seedService(t: TestApp, name = 'checkout') {
   return { pagerduty: pagerduty.key, alertmanager: alertmanager.key, webhook: webhook.key, heartbeat: heartbeat.key };
 }
 
-/** The declarative example from CONTRACTS.md (channels arrive with the war-room issue). */
+/** The declarative example from CONTRACTS.md, as written there (the hook key unquoted). */
 export const CONTRACTS_EXAMPLE = `services:
   - name: checkout
     description: Checkout API
@@ -134,6 +140,11 @@ users:
 teams:
   - name: sre
     members: [ana@example.com]
+channels:
+  - name: ops
+    hooks:
+      - name: alertmanager
+        key: 00000000000000000000000000000000   # POST /hooks/chat/{key}; generated when absent
 `;
 
 /** A PagerDuty Events v2 trigger body. */

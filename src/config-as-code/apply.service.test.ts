@@ -14,7 +14,11 @@ for (const dialect of DIALECTS) {
 
     test('creates the service, the integration with the given key, the user and the team', async () => {
       const report = await t.features.apply.apply(parseConfigYaml(CONTRACTS_EXAMPLE));
-      assert.deepEqual(report.created.toSorted(), ['service/checkout', 'service/checkout/integration/alertmanager', 'team/sre', 'user/ana@example.com']);
+      assert.deepEqual(report.created.toSorted(), [
+        'channel/ops', 'service/checkout', 'service/checkout/integration/alertmanager', 'team/sre', 'user/ana@example.com',
+      ]);
+      // The unquoted all-digit key of CONTRACTS.md is kept as written (YAML alone would read it as the number 0).
+      assert.equal((await t.features.chat.hookByKey('00000000000000000000000000000000'))?.channel, 'ops');
       const service = await t.features.services.get('checkout');
       assert.equal(service.integrations[0].key, '0123456789abcdef0123456789abcdef');
       assert.equal(service.integrations[0].url, 'http://firewatch.test/integrations/alertmanager/0123456789abcdef0123456789abcdef');
@@ -24,7 +28,7 @@ for (const dialect of DIALECTS) {
       const report = await t.features.apply.apply(parseConfigYaml(CONTRACTS_EXAMPLE));
       assert.deepEqual(report.created, []);
       assert.deepEqual(report.updated, []);
-      assert.equal(report.unchanged.length, 4);
+      assert.equal(report.unchanged.length, 5);
     });
 
     test('export round-trips: applying the export changes nothing', async () => {
@@ -38,7 +42,7 @@ for (const dialect of DIALECTS) {
       const changed = CONTRACTS_EXAMPLE.replace('Checkout API', 'Checkout API v2').replace('role: responder', 'role: admin');
       const report = await t.features.apply.apply(parseConfigYaml(changed));
       assert.deepEqual(report.updated.toSorted(), ['service/checkout', 'user/ana@example.com']);
-      const broken = `${changed}\n  - name: ops\n    members: [ghost@example.com]\n`.replace('Checkout API v2', 'Checkout API v3');
+      const broken = changed.replace('    members: [ana@example.com]\n', '    members: [ana@example.com]\n  - name: ops\n    members: [ghost@example.com]\n').replace('Checkout API v2', 'Checkout API v3');
       await assert.rejects(t.features.apply.apply(parseConfigYaml(broken)), /ghost@example.com/);
       assert.equal((await t.features.services.get('checkout')).description, 'Checkout API v2', 'the failed apply left no trace');
     });

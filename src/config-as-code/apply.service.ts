@@ -1,5 +1,5 @@
 import { SERVICE_DEFAULTS } from '../services/services.repo.ts';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { isScalar, parseDocument, stringify as stringifyYaml, visit } from 'yaml';
 import type { Clock } from '../clock.ts';
 import { fromJson, toIso, toJson } from '../db/codec.ts';
 import type { Db, Tx } from '../db/database.ts';
@@ -18,15 +18,34 @@ import { createSilencesRepo } from '../oncall/silences/silences.repo.ts';
 import { createOnCallApply } from './apply.oncall.ts';
 import type { ScheduleRepo } from '../oncall/schedules/schedules.repo.ts';
 import { applySchedules, exportSchedules } from './apply.schedules.ts';
+import type { ApplyKind } from './apply-kind.ts';
 import { type ApplyReport, type ConfigDocument, type ConfigDocumentInput, configDocumentSchema } from './config-document.ts';
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * YAML reads an unquoted `00000000000000000000000000000000` or `11111111111111111111111111111111` (keys, as in
+ * CONTRACTS.md) as a number, losing digits. A number whose text is 16+ characters or has a leading zero cannot be
+ * meant as a number here, so it stays the text as written.
+ */
+function parseConfigText(text: string): unknown {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw doc.errors[0];
+  visit(doc, {
+    Scalar(_key, node) {
+      if (!isScalar(node) || typeof node.value !== 'number' || typeof node.source !== 'string') return;
+      const source = node.source.trim();
+      if (source.length >= 16 || /^[-+]?0\d/.test(source)) node.value = source;
+    },
+  });
+  return doc.toJS({ maxAliasCount: 100 });
+}
 
 /** Parses YAML text into a validated document; every problem is listed with its path. */
 export function parseConfigYaml(text: string): ConfigDocument {
   let raw: unknown;
   try {
-    raw = parseYaml(text, { maxAliasCount: 100 }) ?? {};
+    raw = parseConfigText(text) ?? {};
   } catch (error) {
     throw badRequest('invalid_yaml', `the file is not valid YAML: ${(error as Error).message}`);
   }
@@ -39,6 +58,8 @@ export function parseConfigYaml(text: string): ConfigDocument {
 
 export function createApplyService(deps: {
   db: Db; durable: () => Promise<void>; clock: Clock; secrets: SecretBox; servicesRepo: ServicesRepo; services: ServicesService; usersRepo: UsersRepo; teamsRepo: TeamsRepo; schedulesRepo: ScheduleRepo; onChange?: () => void;
+  /** Kinds owned by feature modules, applied after the core kinds in this order (filled as modules are created). */
+  kinds?: ApplyKind[];
 }) {
   const { db, clock, secrets, servicesRepo, services, usersRepo, teamsRepo } = deps;
   const policiesRepo = createPoliciesRepo(db);
@@ -158,6 +179,7 @@ export function createApplyService(deps: {
           await onCall.applyPolicies(tx, doc.escalation_policies, report, now);
           await applyServices(tx, doc, report, now);
           await onCall.applySilences(tx, doc.silences, report, now);
+          for (const kind of deps.kinds ?? []) await kind.apply(tx, doc[kind.key] as never, report, now);
         });
         await deps.durable();
       } catch (error) {
@@ -187,6 +209,7 @@ export function createApplyService(deps: {
         schedules: await exportSchedules(deps.schedulesRepo),
         escalation_policies: await onCall.exportPolicies(),
         silences: await onCall.exportSilences(),
+        ...Object.fromEntries(await Promise.all((deps.kinds ?? []).map(async (kind) => [kind.key, await kind.export()] as const))),
       };
     },
 

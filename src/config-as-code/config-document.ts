@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { channelDocumentSchema } from '../chat/chat.document.ts';
+import { datasourceDocumentSchema, ruleGroupDocumentSchema } from '../telemetry/metrics/metrics.document.ts';
+import { inventoryDocumentSchema } from '../telemetry/inventory/inventory.document.ts';
 import { contactMethodDocumentSchema, notificationRuleDocumentSchema } from '../oncall/contacts/contact.schemas.ts';
 import { policyDocumentSchema } from '../oncall/policies/policy.schemas.ts';
 import { silenceDocumentSchema } from '../oncall/silences/silence.schemas.ts';
@@ -43,6 +46,10 @@ export const configDocumentSchema = z.strictObject({
   schedules: z.array(scheduleDocumentSchema).default([]),
   escalation_policies: z.array(policyDocumentSchema).default([]),
   silences: z.array(silenceDocumentSchema).default([]),
+  channels: z.array(channelDocumentSchema).default([]),
+  datasources: z.array(datasourceDocumentSchema).default([]),
+  rules: z.array(ruleGroupDocumentSchema).default([]),
+  inventory: z.array(inventoryDocumentSchema).default([]),
 }).superRefine((doc, ctx) => {
   const dupes = (values: string[], path: string) => {
     const seen = new Set<string>();
@@ -57,6 +64,10 @@ export const configDocumentSchema = z.strictObject({
   dupes(doc.schedules.map((s) => s.name), 'schedules');
   dupes(doc.escalation_policies.map((p) => p.name), 'escalation_policies');
   dupes(doc.silences.map((s) => s.name), 'silences');
+  dupes(doc.channels.map((c) => c.name), 'channels');
+  dupes(doc.datasources.map((d) => d.name), 'datasources');
+  dupes(doc.rules.map((g) => g.name), 'rules');
+  dupes(doc.inventory.map((i) => i.name), 'inventory');
   doc.users.forEach((u, ui) => {
     const labels = new Set<string>();
     u.contact_methods?.forEach((m, mi) => {

@@ -1,4 +1,8 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { chatMigration } from '../chat/chat.migration.ts';
+import { inventoryMigration } from '../telemetry/inventory/inventory.migration.ts';
+import { logsMigration } from '../telemetry/logs/logs.migration.ts';
+import { metricsMigration } from '../telemetry/metrics/metrics.migration.ts';
 
 /**
  * The one ordered list of migrations. Each runs unchanged on SQLite and PostgreSQL: only portable
@@ -347,6 +351,11 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  // Feature migrations live beside their features.
+  '2026-11-21-003-chat': chatMigration,
+  '2026-11-21-004-logs': logsMigration,
+  '2026-11-21-005-metrics': metricsMigration,
+  '2026-11-21-006-inventory': inventoryMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -293,7 +293,12 @@ export interface SilencesTable {
   updated_at: string;
 }
 
-export interface Database {
+import type { ChatTables } from '../chat/chat.tables.ts';
+import type { InventoryTables } from '../telemetry/inventory/inventory.tables.ts';
+import type { LogsTables } from '../telemetry/logs/logs.tables.ts';
+import type { MetricsTables } from '../telemetry/metrics/metrics.tables.ts';
+
+export interface Database extends ChatTables, LogsTables, MetricsTables, InventoryTables {
   users: UsersTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;

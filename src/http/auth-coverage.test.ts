@@ -9,6 +9,7 @@ const PUBLIC_ROUTES = new Set([
   'POST /api/v1/auth/login',
   'POST /v2/enqueue', 'POST /v2/change/enqueue',
   'POST /integrations/alertmanager/:key', 'POST /integrations/webhook/:key', 'POST /integrations/heartbeat/:key',
+  'POST /hooks/chat/:key',
 ]);
 
 const concrete = (url: string) => url.replace(/:number/g, '1').replace(/:[a-z]+/g, 'x');

@@ -34,6 +34,27 @@ export interface LifecycleEvent {
  */
 export interface LifecycleHooks {
   onFlush(changes: IncidentChanges, events: LifecycleEvent[]): Promise<void>;
+  /**
+   * Sees every timeline entry just before it is written, in the same transaction, with the incident as it
+   * now is (e.g. the war room posts them to channels). It must not add timeline entries of its own.
+   */
+  onTimeline?(changes: IncidentChanges, entries: { entry: TimelineRow; incident: IncidentRow }[]): Promise<void>;
+}
+
+/** One LifecycleHooks from several (escalation, war room, …), run in the given order. */
+export function composeHooks(list: Partial<LifecycleHooks>[]): LifecycleHooks & { add(hooks: Partial<LifecycleHooks>): void } {
+  const all = [...list];
+  return {
+    add(hooks) {
+      all.push(hooks);
+    },
+    async onFlush(changes, events) {
+      for (const h of all) if (h.onFlush) await h.onFlush(changes, events);
+    },
+    async onTimeline(changes, entries) {
+      for (const h of all) if (h.onTimeline) await h.onTimeline(changes, entries);
+    },
+  };
 }
 
 /**
@@ -46,7 +67,7 @@ export class IncidentChanges {
   readonly repo: IncidentsRepo;
   private readonly changed = new Map<string, { row: IncidentRow; reason: string }>();
   private readonly entries: { incidentNumber: number; id: string; type: string }[] = [];
-  private readonly pendingTimeline: TimelineRow[] = [];
+  private readonly pendingTimeline: { entry: TimelineRow; incident: IncidentRow }[] = [];
   private cachedNowIso: string | undefined;
   private readonly events: LifecycleEvent[] = [];
   private readonly afterCommitSteps: (() => void)[] = [];
@@ -99,15 +120,18 @@ export class IncidentChanges {
   async timeline(incident: IncidentRow, type: TimelineType, actor: Actor, message: string, data: unknown = {}): Promise<void> {
     const id = newId(this.now.getTime());
     this.pendingTimeline.push({
-      id,
-      incident_id: incident.id,
-      type,
-      at: this.nowIso,
-      actor_type: actor.type,
-      actor_id: actor.id,
-      actor_name: actor.name,
-      message,
-      data: toJson(data),
+      entry: {
+        id,
+        incident_id: incident.id,
+        type,
+        at: this.nowIso,
+        actor_type: actor.type,
+        actor_id: actor.id,
+        actor_name: actor.name,
+        message,
+        data: toJson(data),
+      },
+      incident,
     });
     this.entries.push({ incidentNumber: incident.number, id, type });
   }
@@ -118,8 +142,13 @@ export class IncidentChanges {
     for (let round = 0; this.hooks && this.events.length > 0 && round < 5; round++) {
       await this.hooks.onFlush(this, this.events.splice(0));
     }
-    const rows = this.pendingTimeline.splice(0);
-    await this.repo.insertTimeline(this.tx, rows);
+    const pending = this.pendingTimeline.splice(0);
+    if (pending.length === 0 && !this.numbers?.taken) return;
+    if (this.hooks?.onTimeline && pending.length > 0) {
+      // The incident as this transaction left it (an entry may have been recorded before a later change).
+      await this.hooks.onTimeline(this, pending.map(({ entry, incident }) => ({ entry, incident: this.changed.get(incident.id)?.row ?? incident })));
+    }
+    await this.repo.insertTimeline(this.tx, pending.map((p) => p.entry));
     if (this.numbers?.taken) {
       await this.repo.setIncidentCounter(this.tx, this.numbers.next + this.numbers.taken);
       this.numbers = { next: this.numbers.next + this.numbers.taken, taken: 0 };

@@ -35,3 +35,12 @@ export function horizontalOverflow(page: Page): Promise<number> {
   // A string, because the test's TypeScript has no DOM types; it runs in the page.
   return page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
 }
+
+/** Opens `url`, signs in through the sign-in form and waits until the app shows the signed-in header. */
+export async function signIn(page: Page, url: string, email: string, password: string): Promise<void> {
+  await page.goto(url);
+  await page.locator('input[name=email]').fill(email);
+  await page.locator('input[name=password]').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip, collectPageErrors, horizontalOverflow, launchChromium } from './browser.ts';
+import { chromiumSkip, collectPageErrors, horizontalOverflow, launchChromium, signIn as signInAs } from './browser.ts';
 import { type FirewatchProcess, ProcessGroup, waitFor } from './processes.ts';
 
 /**
@@ -480,12 +480,8 @@ describe('on-call web UI in Chromium', { skip: chromiumSkip }, () => {
 });
 
 /** Signs in as the admin this test creates. */
-async function signIn(target: Page, url: string): Promise<void> {
-  await target.goto(url);
-  await target.locator('input[name=email]').fill(ADMIN.email);
-  await target.locator('input[name=password]').fill(ADMIN.password);
-  await target.getByRole('button', { name: 'Sign in' }).click();
-  await target.getByRole('button', { name: 'Sign out' }).waitFor();
+function signIn(target: Page, url: string): Promise<void> {
+  return signInAs(target, url, ADMIN.email, ADMIN.password);
 }
 
 /** The value of an <input type="datetime-local"> for `time` in the browser's zone. */

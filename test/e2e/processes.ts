@@ -299,6 +299,8 @@ export class ProcessGroup {
       ...process.env,
       FIREWATCH_DATA_DIR: dataDir,
       FIREWATCH_LOG_LEVEL: 'warn',
+      // Test servers run side by side: no fixed syslog port unless a test asks for one.
+      FIREWATCH_SYSLOG_PORT: '0',
       ...options.env,
     };
     // Inherited settings would point the server at another database or apply another file.

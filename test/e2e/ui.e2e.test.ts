@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip, collectPageErrors, horizontalOverflow, launchChromium } from './browser.ts';
+import { chromiumSkip, collectPageErrors, horizontalOverflow, launchChromium, signIn } from './browser.ts';
 import { type FirewatchProcess, ProcessGroup } from './processes.ts';
 
 /**
@@ -321,13 +321,6 @@ function firstAdminFrom(output: string): { email: string; password: string } {
   return { email, password };
 }
 
-async function signIn(page: Page, url: string, email: string, password: string): Promise<void> {
-  await page.goto(url);
-  await page.locator('input[name=email]').fill(email);
-  await page.locator('input[name=password]').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
-}
 
 /** Waits until the page's live-update stream is connected (the header's dot turns green). */
 async function waitForLive(page: Page): Promise<void> {

@@ -30,6 +30,11 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+/** The session's CSRF token, for requests `send` cannot make (raw-body uploads). */
+export function currentCsrfToken(): string | null {
+  return csrfToken;
+}
+
 /** Called when an authenticated request answers 401 (the session ended or expired). */
 export function onSignedOut(handler: () => void): void {
   signedOutHandler = handler;
@@ -41,7 +46,7 @@ const SESSION_PATH = '/api/v1/auth/session';
  * One API request. A 401 signs the UI out, except where it is an expected answer (`quiet401`: the session
  * probe on page load, a failed login).
  */
-async function send<T>(method: string, path: string, body?: unknown, options: { quiet401?: boolean; retried?: boolean } = {}): Promise<T> {
+export async function send<T>(method: string, path: string, body?: unknown, options: { quiet401?: boolean; retried?: boolean } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   // Fastify refuses an empty body declared as JSON, so the header goes only with a body.
   if (body !== undefined) headers['content-type'] = 'application/json';

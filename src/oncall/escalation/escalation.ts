@@ -4,7 +4,7 @@ import { notFound } from '../../errors.ts';
 import type { Db, Tx } from '../../db/database.ts';
 import type { IncidentEscalationsTable } from '../../db/schema.ts';
 import type { EventBus } from '../../events/event-bus.ts';
-import { type Actor, IncidentChanges, type LifecycleEvent, type LifecycleHooks, systemActor } from '../../incidents/lifecycle.ts';
+import { type Actor, composeHooks, IncidentChanges, type LifecycleEvent, type LifecycleHooks, systemActor } from '../../incidents/lifecycle.ts';
 import type { IncidentRow, IncidentsRepo } from '../../incidents/incidents.repo.ts';
 import type { JobQueue, TxJobHandler } from '../../jobs/jobs.ts';
 import type { NotificationKind } from '../../notify/channels/messages.ts';
@@ -242,7 +242,7 @@ export function createEscalation(deps: {
     }
   }
 
-  const hooks: LifecycleHooks = {
+  const escalationHooks: LifecycleHooks = {
     async onFlush(changes: IncidentChanges, events: LifecycleEvent[]): Promise<void> {
       const { tx, now, nowIso } = changes;
       let scheduled = false;
@@ -295,6 +295,8 @@ export function createEscalation(deps: {
       if (scheduled) changes.afterCommit(deps.wake);
     },
   };
+  // Every incident change runs these; other features (the war room) add theirs with hooks.add().
+  const hooks = composeHooks([escalationHooks]);
 
   /** A tx job handler that runs `work` on the job's incident with an IncidentChanges, publishing after commit. */
   function incidentJob(work: (changes: IncidentChanges, incident: IncidentRow, payload: Record<string, unknown>) => Promise<void>): TxJobHandler {

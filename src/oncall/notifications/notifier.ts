@@ -4,7 +4,7 @@ import type { Db, Tx } from '../../db/database.ts';
 import type { NotificationsTable } from '../../db/schema.ts';
 import { newId } from '../../ids.ts';
 import type { IncidentsRepo } from '../../incidents/incidents.repo.ts';
-import { type Actor, IncidentChanges, systemActor } from '../../incidents/lifecycle.ts';
+import { type Actor, IncidentChanges, type LifecycleHooks, systemActor } from '../../incidents/lifecycle.ts';
 import type { Mailer } from '../../notify/channels/email.ts';
 import { buildWebhookEnvelope, type IncidentSummary, type NotificationKind, renderHandoffEmail, renderIncidentEmail } from '../../notify/channels/messages.ts';
 import { type DeliveryResult, MAX_ATTEMPTS, nextAttemptDelayMs } from '../../notify/channels/retry.ts';
@@ -53,6 +53,8 @@ const describeAttempt = (n: NotificationRow, result: DeliveryResult, attempt: nu
  */
 export function createNotifier(deps: {
   db: Db;
+  /** Incident hooks for the timeline entries of delivery attempts (bound late: escalation is created after). */
+  hooks?: () => LifecycleHooks | undefined;
   jobs: JobQueue;
   contacts: ContactsRepo;
   incidentsRepo: IncidentsRepo;
@@ -267,7 +269,7 @@ export function createNotifier(deps: {
         if (notification.incident_id && notification.channel !== 'in_app') {
           const row = await incidentsRepo.findIncidentById(tx, notification.incident_id);
           if (row) {
-            const changes = new IncidentChanges(tx, incidentsRepo, at);
+            const changes = new IncidentChanges(tx, incidentsRepo, at, deps.hooks?.());
             const actor: Actor = systemActor;
             await changes.timeline(row, 'notify', actor, describeAttempt(notification, result, attempt, cancelled ? null : retryIn), {
               notification_id: notification.id, channel: notification.channel, address: notification.address, user_id: notification.user_id,

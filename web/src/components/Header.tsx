@@ -6,10 +6,14 @@ import { Inbox } from './Inbox.tsx';
 
 const NAV = [
   { to: '/incidents', label: 'Incidents', matches: (path: string) => path === '/' || path.startsWith('/incidents') },
+  { to: '/channels', label: 'War room', matches: (path: string) => path.startsWith('/channels') },
   { to: '/oncall', label: 'On call', matches: (path: string) => path.startsWith('/oncall') },
   { to: '/schedules', label: 'Schedules', matches: (path: string) => path.startsWith('/schedules') },
   { to: '/escalation-policies', label: 'Escalation', matches: (path: string) => path.startsWith('/escalation-policies') || path === '/new-escalation-policy' },
   { to: '/services', label: 'Services', matches: (path: string) => path.startsWith('/services') },
+  { to: '/logs', label: 'Logs', matches: (path: string) => path.startsWith('/logs') },
+  { to: '/rules', label: 'Rules', matches: (path: string) => path.startsWith('/rules') || path.startsWith('/datasources') },
+  { to: '/hosts', label: 'Hosts', matches: (path: string) => path.startsWith('/hosts') || path.startsWith('/explore') },
 ];
 
 export function Header() {

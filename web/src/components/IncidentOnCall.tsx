@@ -35,7 +35,7 @@ export function IncidentOnCall(props: { incident: Incident; mayRespond: boolean;
   }, [version, reload]);
   // …and when its timeline grows (each notification attempt is an entry).
   useLiveRefresh(
-    (event) => (event.type === 'incident.changed' ? event.incident.number === incident.number : event.incident_number === incident.number),
+    (event) => (event.type === 'incident.changed' ? event.incident.number === incident.number : event.type === 'timeline.appended' && event.incident_number === incident.number),
     () => void reload(),
   );
 

@@ -1,8 +1,10 @@
-import { type FormEvent, type KeyboardEvent, useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { ApiError, api, errorText } from '../api.ts';
+import { IncidentStream } from '../chat/IncidentStream.tsx';
 import { NotificationStatusBadge, SeverityBadge, StatusBadge, UrgencyBadge } from '../components/Badges.tsx';
 import { ExternalLink } from '../components/ExternalLink.tsx';
 import { channelName, IncidentOnCall } from '../components/IncidentOnCall.tsx';
+import { IncidentTelemetry } from '../components/IncidentTelemetry.tsx';
 import { Time } from '../components/Time.tsx';
 import { useAction } from '../components/useAction.ts';
 import { humanize } from '../format.ts';
@@ -48,7 +50,7 @@ export function IncidentPage(props: { number: number }) {
   }, [number]);
 
   useLiveRefresh(
-    (event) => (event.type === 'incident.changed' ? event.incident.number === number : event.incident_number === number),
+    (event) => (event.type === 'incident.changed' ? event.incident.number === number : event.type === 'timeline.appended' && event.incident_number === number),
     () => void refresh(),
   );
 
@@ -114,17 +116,23 @@ export function IncidentPage(props: { number: number }) {
       <IncidentFacts incident={incident} />
 
       <IncidentOnCall incident={incident} mayRespond={mayRespond} onChanged={refresh} />
+      <IncidentTelemetry number={number} />
 
       <section className="panel">
         <h2>Alerts <span className="count">{alerts.length}</span></h2>
         <AlertsTable alerts={alerts} />
       </section>
 
-      <section className="panel">
-        <h2>Timeline</h2>
-        <Timeline entries={timeline} />
-        {mayRespond && <NoteForm number={number} onAdded={refresh} />}
-      </section>
+      <IncidentStream
+        number={number}
+        timeline={timeline}
+        mayRespond={mayRespond}
+        renderEntry={(entry) => <TimelineItem key={entry.id} entry={entry} />}
+        addNote={async (text) => {
+          await api.addNote(number, text);
+          await refresh();
+        }}
+      />
     </article>
   );
 }
@@ -238,24 +246,18 @@ function AlertsTable(props: { alerts: Alert[] }) {
   );
 }
 
-function Timeline(props: { entries: TimelineEntry[] }) {
-  if (props.entries.length === 0) return <p className="muted">Nothing has happened yet.</p>;
-  // The API returns oldest first; sort anyway so the order never depends on it.
-  const entries = props.entries.toSorted((a, b) => a.at.localeCompare(b.at));
+function TimelineItem(props: { entry: TimelineEntry }) {
+  const { entry } = props;
   return (
-    <ol className="timeline">
-      {entries.map((entry) => (
-        <li key={entry.id} className={`entry entry-${entry.type === 'annotate' ? 'note' : 'event'}`} data-type={entry.type}>
-          <div className="entry-meta">
-            <span className="entry-type">{humanize(entry.type)}</span>
-            <span className="entry-actor">{entry.actor.name}</span>
-            <Time value={entry.at} />
-          </div>
-          <p className="entry-message">{entry.message}</p>
-          <EntryDetail entry={entry} />
-        </li>
-      ))}
-    </ol>
+    <li className={`entry entry-${entry.type === 'annotate' ? 'note' : 'event'}`} data-type={entry.type}>
+      <div className="entry-meta">
+        <span className="entry-type">{humanize(entry.type)}</span>
+        <span className="entry-actor">{entry.actor.name}</span>
+        <Time value={entry.at} />
+      </div>
+      <p className="entry-message">{entry.message}</p>
+      <EntryDetail entry={entry} />
+    </li>
   );
 }
 
@@ -279,36 +281,4 @@ function EntryDetail(props: { entry: TimelineEntry }) {
     return <p className="entry-detail">Next level due <Time value={String(data.next_at)} absolute /></p>;
   }
   return null;
-}
-
-function NoteForm(props: { number: number; onAdded: () => Promise<void> }) {
-  const [text, setText] = useState('');
-  const { busy, error, run } = useAction();
-
-  const submit = async (event?: FormEvent) => {
-    event?.preventDefault();
-    if (!text.trim() || busy) return;
-    await run(async () => {
-      await api.addNote(props.number, text.trim());
-      setText('');
-      await props.onAdded();
-    });
-  };
-
-  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) void submit();
-  };
-
-  return (
-    <form className="note-form" onSubmit={submit}>
-      <label className="field">
-        <span>Add a note</span>
-        <textarea name="note" rows={3} maxLength={10_000} value={text} onChange={(e) => setText(e.target.value)} onKeyDown={onKeyDown} placeholder="What did you find or do? (Ctrl+Enter to add)" />
-      </label>
-      {error && <p className="error" role="alert">{error}</p>}
-      <button type="submit" className="button primary" disabled={busy || !text.trim()}>
-        {busy ? 'Adding…' : 'Add note'}
-      </button>
-    </form>
-  );
 }
