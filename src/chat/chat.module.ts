@@ -9,6 +9,7 @@ export function createChatModule(ctx: FeatureContext): FeatureModule & { chat: C
   const chat = createChatService({
     db: ctx.db, dialect: ctx.handle.dialect, durable: ctx.handle.durable, now: () => ctx.clock.now(), bus: ctx.bus, secrets: ctx.secrets,
     publicUrl: ctx.config.publicUrl, log: ctx.log,
+    notifyMention: (tx, userId, mention, now) => ctx.notifier.notifyMention(tx, userId, mention, now),
   });
   const hub = createChatHub({ chat, bus: ctx.bus, log: ctx.log, publicUrl: ctx.config.publicUrl });
   return {

@@ -7,6 +7,7 @@ import type { FeatureLog } from '../features/module.ts';
 import { newId, sha256Hex } from '../ids.ts';
 import type { IncidentRow, TimelineRow } from '../incidents/incidents.repo.ts';
 import type { IncidentChanges, LifecycleEvent, LifecycleHooks } from '../incidents/lifecycle.ts';
+import type { MentionNotice } from '../oncall/notifications/notifier.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { Principal } from '../users/users.service.ts';
 import type { ChatChannelsTable, ChatMessagesTable } from './chat.tables.ts';
@@ -193,18 +194,18 @@ async function resolveMentions(tx: Tx, channel: ChannelRow, text: string): Promi
 }
 
 
-/** An in-app notice for each mentioned user (not the author), in the message's transaction. */
-async function notifyMentions(tx: Tx, channel: ChannelRow, message: MessageRow, users: { id: string; name: string }[]): Promise<void> {
+/** Each mentioned user (not the author) is notified through their contact rules, in the message's transaction. */
+async function notifyMentions(tx: Tx, notify: MentionNotifier, channel: ChannelRow, message: MessageRow, users: { id: string; name: string }[], now: Date): Promise<void> {
   const targets = users.filter((u) => !(message.author_type === 'user' && message.author_id === u.id));
   if (targets.length === 0) return;
   const excerpt = message.text.length > 200 ? `${message.text.slice(0, 200)}…` : message.text;
-  await tx.insertInto('notifications').values(targets.map((u) => ({
-    id: newId(), incident_id: channel.incident_id, user_id: u.id, contact_method_id: null, channel: 'in_app', address: u.name,
-    kind: 'mention', status: 'sent', attempts: 1, last_error: null,
-    payload: toJson({ kind: 'mention', reason: `${message.author_name} mentioned you in #${channel.name}: ${excerpt}`, level: null, channel: channel.name, message_id: message.id, seq: Number(message.seq) }),
-    created_at: message.created_at, due_at: message.created_at, sent_at: message.created_at, read_at: null,
-  }))).execute();
+  for (const u of targets) {
+    await notify(tx, u.id, { authorName: message.author_name, channel: channel.name, messageId: message.id, seq: Number(message.seq), excerpt, incidentId: channel.incident_id }, now);
+  }
 }
+
+/** How a mention reaches a user (the notifier's `notifyMention`: their contact rules). */
+export type MentionNotifier = (tx: Tx, userId: string, mention: MentionNotice, now: Date) => Promise<unknown>;
 
 
 async function loadFiles(tx: Db | Tx, ids: string[]): Promise<ChatFile[]> {
@@ -230,6 +231,7 @@ export function createChatService(deps: {
   secrets: SecretBox;
   publicUrl: string;
   log: FeatureLog;
+  notifyMention: MentionNotifier;
 }) {
   const { db, bus, secrets, publicUrl } = deps;
   const listeners = new Set<(message: ChatMessage, change: Change) => void>();
@@ -307,7 +309,7 @@ export function createChatService(deps: {
       mentions: toJson(mentioned.map((u) => u.id)), timeline_entry_id: input.timelineEntryId ?? null,
       created_at: now, edited_at: null, deleted_at: null,
     }]))!;
-    await notifyMentions(tx, channel, row, mentioned);
+    await notifyMentions(tx, deps.notifyMention, channel, row, mentioned, new Date(now));
     return toMessage(row, channel.name);
   }
 

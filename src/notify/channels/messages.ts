@@ -121,6 +121,30 @@ export function renderHandoffEmail(input: {
   return { subject, text, html };
 }
 
+/** "Ana mentioned you in #incident-12", sent through the mentioned user's contact methods. */
+export function renderMentionEmail(input: {
+  recipientName: string;
+  authorName: string;
+  channelName: string;
+  /** The message, cut to a few hundred characters. */
+  excerpt: string;
+  /** The message in the web UI. */
+  url: string;
+}): RenderedEmail {
+  const { recipientName, authorName, channelName, excerpt, url } = input;
+  const author = oneLine(authorName);
+  const subject = `[Firewatch] ${truncate(author, 80)} mentioned you in #${channelName}`;
+  const sentence = `${author} mentioned you in #${channelName}:`;
+  const text = [`Hi ${recipientName},`, '', sentence, '', ...excerpt.split('\n').map((l) => `> ${l}`), '', `Open the channel: ${url}`].join('\n');
+  const html = page([
+    `<p>Hi ${escapeHtml(recipientName)},</p>`,
+    `<p>${escapeHtml(sentence)}</p>`,
+    `<blockquote style="border-left:3px solid #ccc;margin:8px 0;padding:4px 12px;white-space:pre-wrap">${escapeHtml(excerpt)}</blockquote>`,
+    `<p>${link(url, 'Open the channel', '')}</p>`,
+  ]);
+  return { subject, text, html };
+}
+
 export interface WebhookAgent {
   type: string;
   id: string | null;

@@ -190,5 +190,27 @@ for (const dialect of DIALECTS) {
       const forged = await t.app.inject({ method: 'POST', url: `${link[1].slice(0, -3)}abc` });
       assert.equal(forged.statusCode, 404, 'a tampered token is refused');
     });
+
+    test('a chat mention reaches the user through their low-urgency rules (e-mail and in-app), and resolving the incident does not cancel it', async () => {
+      const number = (await t.app.inject({ method: 'GET', url: '/api/v1/incidents?limit=1', headers: t.auth('viewer') })).json().incidents[0].number;
+      const mailsBefore = mails.length;
+      const hooksBefore = flaky.received.length;
+      const posted = await t.app.inject({ method: 'POST', url: `/api/v1/channels/incident-${number}/messages`, headers: t.auth('responder'), payload: { text: '@ana can you check <img src=x onerror=alert(1)> the replica?' } });
+      assert.equal(posted.statusCode, 201, posted.body);
+      // Resolving cancels the incident's pending pages; the mention is not one of them.
+      assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/incidents/${number}/resolve`, headers: t.auth('responder'), payload: {} })).statusCode, 200);
+      await t.features.jobRunner.runDue();
+      assert.equal(mails.length, mailsBefore + 1, 'one mention e-mail (Ana has no low-urgency rules: the account e-mail)');
+      const mail = unQp(mails.at(-1)!.raw);
+      assert.deepEqual(mails.at(-1)!.to, ['ana@example.com']);
+      assert.match(mail, new RegExp(`Subject: \\[Firewatch\\] .* mentioned you in #incident-${number}`));
+      assert.match(mail, new RegExp(`http://firewatch\\.test/channels/incident-${number}`));
+      const html = mail.slice(mail.indexOf('Content-Type: text/html'));
+      assert.doesNotMatch(html, /<img src=x/, 'the message is escaped in the HTML part');
+      assert.match(html, /&#60;img src=x onerror=alert\(1\)&#62;/);
+      assert.equal(flaky.received.length, hooksBefore, 'webhooks expect incident events: no mention there');
+      const rows = await t.handle.db.selectFrom('notifications').selectAll().where('kind', '=', 'mention').execute();
+      assert.deepEqual(rows.map((r) => `${r.channel}:${r.status}`).toSorted(), ['email:sent', 'in_app:sent']);
+    });
   });
 }

@@ -6,7 +6,7 @@ import { newId } from '../../ids.ts';
 import type { IncidentsRepo } from '../../incidents/incidents.repo.ts';
 import { type Actor, IncidentChanges, type LifecycleHooks, systemActor } from '../../incidents/lifecycle.ts';
 import type { Mailer } from '../../notify/channels/email.ts';
-import { buildWebhookEnvelope, type IncidentSummary, type NotificationKind, renderHandoffEmail, renderIncidentEmail } from '../../notify/channels/messages.ts';
+import { buildWebhookEnvelope, type IncidentSummary, type NotificationKind, renderHandoffEmail, renderIncidentEmail, renderMentionEmail } from '../../notify/channels/messages.ts';
 import { type DeliveryResult, MAX_ATTEMPTS, nextAttemptDelayMs } from '../../notify/channels/retry.ts';
 import type { AddressPolicy } from '../../notify/channels/ssrf.ts';
 import { deliverWebhook } from '../../notify/channels/webhook.ts';
@@ -21,11 +21,27 @@ export const DELIVER_JOB = 'deliver';
 
 /** What a notification is about; stored with it so a retry sends the same thing. */
 interface NotificationPayload {
-  kind: NotificationKind | 'handoff';
+  kind: NotificationKind | 'handoff' | 'mention';
   reason: string;
   level: number | null;
   /** Hand-off notices: the schedule and shift. */
   handoff?: { scheduleName: string; scheduleUrl: string; starts: boolean; at: string; until: string | null };
+  /** Mentions: where and by whom (the in-app inbox links to `channel` at `seq`). */
+  mention?: MentionNotice;
+  channel?: string;
+  message_id?: string;
+  seq?: number;
+}
+
+/** A chat message that mentions someone. */
+export interface MentionNotice {
+  authorName: string;
+  channel: string;
+  messageId: string;
+  seq: number;
+  excerpt: string;
+  /** The incident whose channel it is, or null for a team channel. */
+  incidentId: string | null;
 }
 
 const CHANNEL_LABEL: Record<string, string> = { email: 'Email', webhook: 'Webhook', in_app: 'In-app notification' };
@@ -150,6 +166,37 @@ export function createNotifier(deps: {
     }
   }
 
+  /**
+   * A chat mention reaches the user at once through their low-urgency contact methods other than webhooks
+   * (webhook receivers expect incident events): in-app always, e-mail when they have it and SMTP is set.
+   * It is not tied to the incident's paging, so acknowledging the incident does not cancel it.
+   */
+  async function notifyMention(tx: Tx, userId: string, mention: MentionNotice, now: Date): Promise<number> {
+    const rules = (await contacts.rulesFor([userId], 'low', tx))
+      .filter((r) => r.method.type !== 'webhook' && (deps.emailConfigured || r.method.type !== 'email'));
+    // The inbox always shows a mention, even for someone whose rules have no in-app step.
+    if (!rules.some((r) => r.method.type === 'in_app')) {
+      const user = await tx.selectFrom('users').select(['id', 'name', 'email']).where('id', '=', userId).executeTakeFirst();
+      if (!user) return 0;
+      rules.push({ user, delayMinutes: 0, method: { id: null, type: 'in_app', label: 'in-app', address: user.id, secret_encrypted: null } });
+    }
+    const seen = new Set<string>();
+    const reason = `${mention.authorName} mentioned you in #${mention.channel}: ${mention.excerpt}`;
+    for (const rule of rules) {
+      const key = `${rule.method.type}:${rule.method.address}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      await insertNotification(tx, {
+        // The in-app notice names its incident for the inbox; deliveries stay out of the incident's cancellable paging.
+        incidentId: rule.method.type === 'in_app' ? mention.incidentId : null,
+        rule: { ...rule, delayMinutes: 0 },
+        payload: { kind: 'mention', reason, level: null, mention, channel: mention.channel, message_id: mention.messageId, seq: mention.seq },
+        now,
+      });
+    }
+    return seen.size;
+  }
+
   /** Stops notifications not yet sent (acknowledged or resolved: nobody else needs waking). */
   async function cancelPending(tx: Tx, incidentId: string): Promise<number> {
     const result = await tx.updateTable('notifications').set({ status: 'cancelled' })
@@ -202,6 +249,9 @@ export function createNotifier(deps: {
       let message;
       if (payload.kind === 'handoff' && payload.handoff) {
         message = renderHandoffEmail({ recipientName, ...payload.handoff });
+      } else if (payload.kind === 'mention' && payload.mention) {
+        const m = payload.mention;
+        message = renderMentionEmail({ recipientName, authorName: m.authorName, channelName: m.channel, excerpt: m.excerpt, url: `${publicUrl}/channels/${encodeURIComponent(m.channel)}` });
       } else if (incident) {
         const ackUrl = incident.status === 'triggered' && payload.kind !== 'test' ? `${publicUrl}/ack/${ackToken(notification.id)}` : null;
         message = renderIncidentEmail({ kind: payload.kind as NotificationKind, incident, recipientName, ackUrl, reason: payload.reason });
@@ -292,6 +342,7 @@ export function createNotifier(deps: {
     verifyAckToken,
     notifyUsers,
     notifyHandoff,
+    notifyMention,
     cancelPending,
     incidentSummary,
     deliverHandler,
