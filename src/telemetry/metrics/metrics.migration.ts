@@ -44,6 +44,7 @@ export const metricsMigration: Migration = {
       .addColumn('last_eval_at', 'text')
       .addColumn('last_eval_ms', 'double precision')
       .addColumn('last_result', 'text')
+      .addColumn('retired_at', 'text')
       .execute();
     await db.schema.createIndex('rules_group_idx').on('rules').columns(['group_id', 'position']).execute();
 

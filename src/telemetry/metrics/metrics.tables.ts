@@ -49,6 +49,11 @@ export interface RulesTable {
   last_eval_ms: number | null;
   /** Recording rules: the last result (at most 100 samples), JSON. */
   last_result: string | null;
+  /**
+   * Set when `apply` removed or changed the rule while it had firing alerts: the next evaluation of its group
+   * resolves them and deletes the rule (until then it is hidden from every view).
+   */
+  retired_at: string | null;
 }
 
 export interface RuleAlertsTable {

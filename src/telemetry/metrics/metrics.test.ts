@@ -246,6 +246,55 @@ rules:
       assert.equal(again.statusCode, 404);
     });
 
+    test('apply removing or changing a firing rule resolves its alert on the next evaluation; an unchanged rule keeps its state', async () => {
+      const apply = (rules: string) => t.features.apply.apply(parseConfigYaml(`rules:
+  - name: cpu-watch
+    interval: 1m
+    datasource: fleet
+    service: storage
+    rules:
+${rules}`));
+      const cpu = (threshold: string) => `      - alert: CpuHot
+        expr: cpu_usage{service="storage"} > ${threshold}
+        annotations: { summary: "{{ $labels.instance }} CPU hot (over ${threshold})" }
+`;
+      const latency = `      - alert: LatencyHigh
+        expr: http_latency_seconds{service="storage",quantile="0.99"} > 0.5
+        annotations: { summary: "{{ $labels.instance }} slow" }
+`;
+      const rules = metricsOf(t).rules;
+      await apply(cpu('0.9') + latency);
+      await rules.evaluateNow('cpu-watch', clock.now());
+      const open = async () => (await get<IncidentList>('/api/v1/incidents?limit=50')).body.incidents.filter((i) => i.status !== 'resolved' && /CPU hot|slow/.test(i.title));
+      const before = await open();
+      assert.deepEqual(before.map((i) => i.title).toSorted(), [`${DEMO_FAULTY_INSTANCE} CPU hot (over 0.9)`, `${DEMO_FAULTY_INSTANCE} slow`]);
+      const latencyRule = (await rules.listGroups()).find((g) => g.name === 'cpu-watch')!.rules.find((r) => r.name === 'LatencyHigh')!;
+
+      // The threshold changes (a new rule to Firewatch, as to Prometheus) and LatencyHigh stays as it was.
+      await apply(cpu('0.8') + latency);
+      const listed = (await rules.listGroups()).find((g) => g.name === 'cpu-watch')!;
+      assert.deepEqual(listed.rules.map((r) => r.name), ['CpuHot', 'LatencyHigh'], 'the retired rule is not shown');
+      assert.equal(listed.rules[1].id, latencyRule.id, 'the unchanged rule keeps its id');
+      assert.equal(listed.rules[1].state, 'firing', '… and its state');
+      clock.advance(60_000);
+      await rules.evaluateNow('cpu-watch', clock.now());
+      const after = await open();
+      assert.deepEqual(after.map((i) => i.title).toSorted(), [`${DEMO_FAULTY_INSTANCE} CPU hot (over 0.8)`, `${DEMO_FAULTY_INSTANCE} slow`], 'the old rule\'s incident resolved, the new rule\'s opened, latency untouched');
+      assert.equal(after.find((i) => /slow/.test(i.title))!.number, before.find((i) => /slow/.test(i.title))!.number);
+
+      // Removing CpuHot from the file resolves its incident too, and nothing of it is left.
+      await apply(latency);
+      clock.advance(60_000);
+      await rules.evaluateNow('cpu-watch', clock.now());
+      assert.deepEqual((await open()).map((i) => i.title), [`${DEMO_FAULTY_INSTANCE} slow`]);
+      const left = await t.handle.db.selectFrom('rules').innerJoin('rule_groups', 'rule_groups.id', 'rules.group_id').select('rules.name').where('rule_groups.name', '=', 'cpu-watch').execute();
+      assert.deepEqual(left.map((r) => r.name), ['LatencyHigh']);
+      assert.deepEqual((await get<{ alerts: { rule: string }[] }>('/api/v1/rules/alerts')).body.alerts.filter((a) => a.rule === 'CpuHot'), []);
+      const res = await t.app.inject({ method: 'DELETE', url: '/api/v1/rules/cpu-watch', headers: t.auth('admin') });
+      assert.equal(res.statusCode, 204);
+      assert.deepEqual(await open(), []);
+    });
+
     describe('log rules', () => {
       const logs = fakeLogs();
       let rules: RulesService;

@@ -135,7 +135,7 @@ async function applyGroup(tx: Tx, g: RuleGroupDocument, now: string): Promise<'c
     }).execute();
   }
   // Rules that did not change keep their id, alert state and history (as Prometheus keeps them on reload).
-  const old = existing ? await tx.selectFrom('rules').selectAll().where('group_id', '=', groupId).execute() : [];
+  const old = existing ? await tx.selectFrom('rules').selectAll().where('group_id', '=', groupId).where('retired_at', 'is', null).execute() : [];
   const pool = new Map<string, RulesTable[]>();
   for (const r of old) pool.set(`${r.kind}\u0000${r.spec}`, [...(pool.get(`${r.kind}\u0000${r.spec}`) ?? []), r]);
   const keep = new Set<string>();
@@ -147,11 +147,22 @@ async function applyGroup(tx: Tx, g: RuleGroupDocument, now: string): Promise<'c
       keep.add(reuse.id);
       if (reuse.position !== position) await tx.updateTable('rules').set({ position }).where('id', '=', reuse.id).execute();
     } else {
-      await tx.insertInto('rules').values({ id: newId(), group_id: groupId, position, kind, name: ruleName(r), spec, health: 'unknown', last_error: null, last_eval_at: null, last_eval_ms: null, last_result: null }).execute();
+      await tx.insertInto('rules').values({ id: newId(), group_id: groupId, position, kind, name: ruleName(r), spec, health: 'unknown', last_error: null, last_eval_at: null, last_eval_ms: null, last_result: null, retired_at: null }).execute();
     }
   }
   const drop = old.filter((r) => !keep.has(r.id)).map((r) => r.id);
-  if (drop.length) await tx.deleteFrom('rules').where('id', 'in', drop).execute();
+  if (drop.length) {
+    // A removed or changed rule that is firing must not leave its incident open: it is retired, and the group's
+    // next evaluation resolves its alerts through the intake and then deletes it. The rest go now.
+    const firing = new Set((await tx.selectFrom('rule_alerts').select('rule_id').where('rule_id', 'in', drop).where('state', '=', 'firing').execute()).map((a) => a.rule_id));
+    const retire = drop.filter((id) => firing.has(id));
+    const gone = drop.filter((id) => !firing.has(id));
+    if (retire.length) {
+      await tx.updateTable('rules').set({ retired_at: now }).where('id', 'in', retire).execute();
+      await tx.deleteFrom('rule_alerts').where('rule_id', 'in', retire).where('state', '!=', 'firing').execute();
+    }
+    if (gone.length) await tx.deleteFrom('rules').where('id', 'in', gone).execute();
+  }
   return existing ? 'updated' : 'created';
 }
 
@@ -246,8 +257,15 @@ function presentAlert(row: RuleAlertsTable): RuleAlertView {
   };
 }
 
-async function write(tx: Tx, group: RuleGroupsTable, ts: Date, outcomes: RuleOutcome[], ms: number): Promise<void> {
+/** A stored firing alert as it is when its rule goes away: inactive, to be resolved. */
+function retiredAlert(row: RuleAlertsTable): WorkingAlert {
+  return { row, fingerprint: row.fingerprint, labels: fromJson(row.labels, {}), annotations: fromJson(row.annotations, {}), state: 'inactive', value: row.value ?? Number.NaN, activeAt: row.active_at, firedAt: row.fired_at, lastSeenAt: row.last_seen_at, keepFiringSince: null, lines: null, changed: true };
+}
+
+async function write(tx: Tx, group: RuleGroupsTable, ts: Date, outcomes: RuleOutcome[], ms: number, retired: string[] = []): Promise<void> {
   const nowIso = toIso(ts);
+  // Retired rules' alerts were resolved in this transaction (when the group has a service): the rules go now.
+  if (retired.length) await tx.deleteFrom('rules').where('id', 'in', retired).execute();
   for (const o of outcomes) {
     await tx.updateTable('rules').set({
       health: o.health, last_error: o.error, last_eval_at: nowIso, last_eval_ms: o.ms,
@@ -444,8 +462,10 @@ export function createRulesService(deps: {
   async function evaluateGroup(group: RuleGroupsTable, ts: Date, leaseGuard?: (tx: Tx) => Promise<boolean>): Promise<void> {
     const started = performance.now();
     const gdoc = fromJson<RuleGroupDocument>(group.document, { name: group.name, rules: [] });
-    const rules = await db.selectFrom('rules').selectAll().where('group_id', '=', group.id).orderBy('position').execute();
-    const alertRows = rules.length ? await db.selectFrom('rule_alerts').selectAll().where('rule_id', 'in', rules.map((r) => r.id)).execute() : [];
+    const all = await db.selectFrom('rules').selectAll().where('group_id', '=', group.id).orderBy('position').execute();
+    const rules = all.filter((r) => r.retired_at === null);
+    const retired = all.filter((r) => r.retired_at !== null);
+    const alertRows = all.length ? await db.selectFrom('rule_alerts').selectAll().where('rule_id', 'in', all.map((r) => r.id)).execute() : [];
     const outcomes: RuleOutcome[] = [];
     for (const rule of rules) outcomes.push(await evaluateRule(group, gdoc, rule, alertRows.filter((a) => a.rule_id === rule.id), ts));
     const ms = performance.now() - started;
@@ -453,6 +473,13 @@ export function createRulesService(deps: {
     const events: AlertEvent[] = [];
     if (group.service) {
       let integration: IntegrationRef | null = null;
+      // First the alerts of rules that apply removed or changed: resolved, so their incidents can close.
+      for (const rule of retired) {
+        for (const row of alertRows.filter((a) => a.rule_id === rule.id && a.state === 'firing')) {
+          integration ??= await integrationFor(group.service);
+          events.push(eventFor(group, rule, retiredAlert(row), integration, 'resolve'));
+        }
+      }
       for (const o of outcomes) {
         for (const a of o.alerts ?? []) {
           const was = a.row?.state ?? 'inactive';
@@ -469,7 +496,7 @@ export function createRulesService(deps: {
         await deps.intake.submit({
           source: 'rules', events,
           guard: leaseGuard ? (changes) => leaseGuard(changes.tx) : undefined,
-          extra: (changes) => write(changes.tx, group, ts, outcomes, ms),
+          extra: (changes) => write(changes.tx, group, ts, outcomes, ms, retired.map((r) => r.id)),
         });
       } catch (error) {
         // The integration may have been deleted by hand: look it up (or create it) again next time.
@@ -479,7 +506,7 @@ export function createRulesService(deps: {
     } else {
       await db.transaction().execute(async (tx) => {
         if (leaseGuard && !(await leaseGuard(tx))) return;
-        await write(tx, group, ts, outcomes, ms);
+        await write(tx, group, ts, outcomes, ms, retired.map((r) => r.id));
       });
     }
   }
@@ -550,7 +577,7 @@ export function createRulesService(deps: {
 
   async function listGroups() {
     const groups = await db.selectFrom('rule_groups').selectAll().orderBy('name').execute();
-    const rules = await db.selectFrom('rules').selectAll().orderBy('position').execute();
+    const rules = await db.selectFrom('rules').selectAll().where('retired_at', 'is', null).orderBy('position').execute();
     const alerts = await db.selectFrom('rule_alerts').selectAll().orderBy('active_at').execute();
     return groups.map((g) => {
       const gdoc = fromJson<RuleGroupDocument>(g.document, { name: g.name, rules: [] });
@@ -577,7 +604,7 @@ export function createRulesService(deps: {
   async function findRules(groupName: string, ruleRef: string): Promise<RulesTable[]> {
     const group = await db.selectFrom('rule_groups').select('id').where('name', '=', groupName).executeTakeFirst();
     if (!group) throw notFound('rule_group', `rule group ${groupName} not found`);
-    const rules = await db.selectFrom('rules').selectAll().where('group_id', '=', group.id).where((eb) => eb.or([eb('id', '=', ruleRef), eb('name', '=', ruleRef)])).orderBy('position').execute();
+    const rules = await db.selectFrom('rules').selectAll().where('group_id', '=', group.id).where('retired_at', 'is', null).where((eb) => eb.or([eb('id', '=', ruleRef), eb('name', '=', ruleRef)])).orderBy('position').execute();
     if (!rules.length) throw notFound('rule', `rule ${ruleRef} not found in group ${groupName}`);
     return rules;
   }
@@ -596,7 +623,7 @@ export function createRulesService(deps: {
     /** Active (pending and firing) alerts of every alerting rule, like Prometheus' /api/v1/alerts. */
     async activeAlerts() {
       const rows = await db.selectFrom('rule_alerts').innerJoin('rules', 'rules.id', 'rule_alerts.rule_id').innerJoin('rule_groups', 'rule_groups.id', 'rules.group_id')
-        .selectAll('rule_alerts').select(['rules.name as rule_name', 'rule_groups.name as group_name']).orderBy('rule_alerts.active_at').execute();
+        .selectAll('rule_alerts').select(['rules.name as rule_name', 'rule_groups.name as group_name']).where('rules.retired_at', 'is', null).orderBy('rule_alerts.active_at').execute();
       return rows.map((r) => ({ group: r.group_name, rule: r.rule_name, ...presentAlert(r) }));
     },
     async history(groupName: string, ruleRef: string, limit = HISTORY_PER_RULE) {
@@ -620,8 +647,7 @@ export function createRulesService(deps: {
         const integration = await integrationFor(group.service);
         const events = firing.map((row) => {
           const rule = rules.find((r) => r.id === row.rule_id)!;
-          const a: WorkingAlert = { row, fingerprint: row.fingerprint, labels: fromJson(row.labels, {}), annotations: fromJson(row.annotations, {}), state: 'inactive', value: row.value ?? Number.NaN, activeAt: row.active_at, firedAt: row.fired_at, lastSeenAt: row.last_seen_at, keepFiringSince: null, lines: null, changed: true };
-          return eventFor(group, rule, a, integration, 'resolve');
+          return eventFor(group, rule, retiredAlert(row), integration, 'resolve');
         });
         await deps.intake.submit({ source: 'rules', events, extra: (changes) => remove(changes.tx) });
       } else {
