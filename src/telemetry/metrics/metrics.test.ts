@@ -100,6 +100,12 @@ function fakeLogs(): LogStore & { matching: number; last: Date | null; lines: Lo
 
 interface IncidentList { incidents: { number: number; title: string; status: string }[] }
 
+/** An alert rule on the demo fleet's CPU with the given threshold (YAML, indented for a group's rules). */
+const cpuRule = (threshold: string) => `      - alert: CpuHot
+        expr: cpu_usage{service="storage"} > ${threshold}
+        annotations: { summary: "{{ $labels.instance }} CPU hot (over ${threshold})" }
+`;
+
 for (const dialect of DIALECTS) {
   describe(`data sources and rules (${dialect})`, () => {
     let t: TestApp;
@@ -254,33 +260,29 @@ rules:
     service: storage
     rules:
 ${rules}`));
-      const cpu = (threshold: string) => `      - alert: CpuHot
-        expr: cpu_usage{service="storage"} > ${threshold}
-        annotations: { summary: "{{ $labels.instance }} CPU hot (over ${threshold})" }
-`;
       const latency = `      - alert: LatencyHigh
         expr: http_latency_seconds{service="storage",quantile="0.99"} > 0.5
         annotations: { summary: "{{ $labels.instance }} slow" }
 `;
       const rules = metricsOf(t).rules;
-      await apply(cpu('0.9') + latency);
+      await apply(cpuRule('0.9') + latency);
       await rules.evaluateNow('cpu-watch', clock.now());
       const open = async () => (await get<IncidentList>('/api/v1/incidents?limit=50')).body.incidents.filter((i) => i.status !== 'resolved' && /CPU hot|slow/.test(i.title));
-      const before = await open();
-      assert.deepEqual(before.map((i) => i.title).toSorted(), [`${DEMO_FAULTY_INSTANCE} CPU hot (over 0.9)`, `${DEMO_FAULTY_INSTANCE} slow`]);
+      const opened = await open();
+      assert.deepEqual(opened.map((i) => i.title).toSorted(), [`${DEMO_FAULTY_INSTANCE} CPU hot (over 0.9)`, `${DEMO_FAULTY_INSTANCE} slow`]);
       const latencyRule = (await rules.listGroups()).find((g) => g.name === 'cpu-watch')!.rules.find((r) => r.name === 'LatencyHigh')!;
 
       // The threshold changes (a new rule to Firewatch, as to Prometheus) and LatencyHigh stays as it was.
-      await apply(cpu('0.8') + latency);
+      await apply(cpuRule('0.8') + latency);
       const listed = (await rules.listGroups()).find((g) => g.name === 'cpu-watch')!;
       assert.deepEqual(listed.rules.map((r) => r.name), ['CpuHot', 'LatencyHigh'], 'the retired rule is not shown');
       assert.equal(listed.rules[1].id, latencyRule.id, 'the unchanged rule keeps its id');
       assert.equal(listed.rules[1].state, 'firing', '… and its state');
       clock.advance(60_000);
       await rules.evaluateNow('cpu-watch', clock.now());
-      const after = await open();
-      assert.deepEqual(after.map((i) => i.title).toSorted(), [`${DEMO_FAULTY_INSTANCE} CPU hot (over 0.8)`, `${DEMO_FAULTY_INSTANCE} slow`], 'the old rule\'s incident resolved, the new rule\'s opened, latency untouched');
-      assert.equal(after.find((i) => /slow/.test(i.title))!.number, before.find((i) => /slow/.test(i.title))!.number);
+      const changed = await open();
+      assert.deepEqual(changed.map((i) => i.title).toSorted(), [`${DEMO_FAULTY_INSTANCE} CPU hot (over 0.8)`, `${DEMO_FAULTY_INSTANCE} slow`], 'the old rule\'s incident resolved, the new rule\'s opened, latency untouched');
+      assert.equal(changed.find((i) => /slow/.test(i.title))!.number, opened.find((i) => /slow/.test(i.title))!.number);
 
       // Removing CpuHot from the file resolves its incident too, and nothing of it is left.
       await apply(latency);
