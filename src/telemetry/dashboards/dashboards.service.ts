@@ -72,6 +72,8 @@ const seriesName = (labels: Record<string, string>): string => {
 /** Validates a window; `from`/`to` as unix seconds. */
 export function checkWindow(from: number, to: number): void {
   if (!Number.isFinite(from) || !Number.isFinite(to)) throw badRequest('invalid_time_range', 'from and to must be times (ISO 8601 or unix seconds)');
+  // Times a date can hold; beyond that, float seconds cannot step through the window.
+  if (Math.abs(from) > 8.64e12 || Math.abs(to) > 8.64e12) throw badRequest('invalid_time_range', 'from and to are out of range');
   if (to <= from) throw badRequest('invalid_time_range', 'from must be before to');
   if (to - from > MAX_WINDOW_SECONDS) throw badRequest('invalid_time_range', 'the window may span at most 31 days');
 }
@@ -254,7 +256,13 @@ export function createDashboardsService(deps: { db: Db; clock: Clock; datasource
     async incidentTelemetry(number: number) {
       const incident = await incidents.get(number);
       const alerts = await incidents.alerts(number);
-      const started = Math.min(Date.parse(incident.created_at), ...alerts.map((a) => Date.parse(a.first_seen_at)).filter(Number.isFinite)) / 1000;
+      // A loop, not Math.min(...spread): an incident may hold more alerts than a call can take arguments.
+      let startedMs = Date.parse(incident.created_at);
+      for (const a of alerts) {
+        const at = Date.parse(a.first_seen_at);
+        if (at < startedMs) startedMs = at;
+      }
+      const started = startedMs / 1000;
       const nowS = clock.now().getTime() / 1000;
       const ended = incident.resolved_at ? Date.parse(incident.resolved_at) / 1000 : nowS;
       const from = Math.floor(started - INCIDENT_LEAD_SECONDS);

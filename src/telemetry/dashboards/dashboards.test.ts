@@ -28,6 +28,12 @@ for (const dialect of DIALECTS) {
 
       const to = now();
       const data = await req('GET', `/api/v1/services/storage/dashboard/data?from=${to - 3 * 3600}&to=${to}`, undefined, 'viewer');
+      // Times beyond what a date holds are refused before any query (float seconds cannot step through them).
+      const far = await req('GET', '/api/v1/services/storage/dashboard/data?from=1000000000000000000&to=1000000000000003600', undefined, 'viewer');
+      assert.equal(far.status, 400);
+      assert.equal(far.body.error.code, 'invalid_time_range');
+      const farQuery = await req('GET', '/api/v1/datasources/demo/query_range?query=up&start=100000000000000000&end=100000000000000000', undefined, 'viewer');
+      assert.equal(farQuery.status, 400);
       assert.equal(data.status, 200, JSON.stringify(data.body));
       const latency = data.body.panels.find((p: { id: string }) => p.id === 'latency');
       assert.equal(latency.error, null);

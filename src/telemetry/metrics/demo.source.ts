@@ -1,7 +1,8 @@
 import { AppError } from '../../errors.ts';
 import type { Clock } from '../../clock.ts';
 import type { InstantResult, MetricsSource, RangeResult, ScrapeTarget, Series } from './datasource.types.ts';
-import { chooseStep } from './prometheus.client.ts';
+import { chooseStep, MAX_POINTS } from './prometheus.client.ts';
+import { anchoredMatcher } from './re2.ts';
 
 /**
  * The `demo` data source: a synthetic fleet (checkout, search and storage, 4–6 instances each) with a daily
@@ -66,7 +67,8 @@ interface Matcher {
   name: string;
   op: '=' | '!=' | '=~' | '!~';
   value: string;
-  re?: RegExp;
+  /** Compiled `=~` / `!~` pattern (RE2, anchored). */
+  re?: (value: string) => boolean;
 }
 
 interface ParsedQuery {
@@ -90,12 +92,12 @@ function parseMatchers(text: string): Matcher[] {
     if (!m) throw badQuery(`cannot parse label matchers {${text}}`);
     const value = m[3].replace(/\\(.)/g, '$1');
     const op = m[2] as Matcher['op'];
-    let compiled: RegExp | undefined;
+    let compiled: ((v: string) => boolean) | undefined;
     if (op === '=~' || op === '!~') {
       try {
-        compiled = new RegExp(`^(?:${value})$`);
-      } catch {
-        throw badQuery(`invalid regular expression ${JSON.stringify(value)}`);
+        compiled = anchoredMatcher(value);
+      } catch (error) {
+        throw badQuery(`invalid regular expression ${JSON.stringify(value)}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
     matchers.push({ name: m[1], op, value, re: compiled });
@@ -138,8 +140,8 @@ function matches(labels: Record<string, string>, matchers: Matcher[]): boolean {
     switch (m.op) {
       case '=': return v === m.value;
       case '!=': return v !== m.value;
-      case '=~': return m.re!.test(v);
-      default: return !m.re!.test(v);
+      case '=~': return m.re!(v);
+      default: return !m.re!(v);
     }
   });
 }
@@ -235,8 +237,9 @@ export function createDemoSource(options: { name: string; clock: Clock; faultSta
     async queryRange(expr, range): Promise<RangeResult> {
       if (!(range.end >= range.start)) throw new AppError('bad_query', 400, 'end must not be before start');
       const step = chooseStep(range);
-      const times: number[] = [];
-      for (let t = range.start; t <= range.end; t += step) times.push(t);
+      // By index, not by adding floats: at huge times `t += step` may not move t at all (an endless loop).
+      const count = Math.min(MAX_POINTS, Math.floor((range.end - range.start) / step) + 1);
+      const times = Array.from({ length: count }, (_, i) => range.start + i * step);
       return { series: evaluate(expr, times), step, warnings: ['demo data source: synthetic data'] };
     },
     async series(matchers) {

@@ -13,12 +13,19 @@ const seriesSchema = z.object({ labels: z.record(z.string(), z.string()), points
 const jsonPoints = (series: { labels: Record<string, string>; points: [number, number][] }[]) =>
   series.map((s) => ({ labels: s.labels, points: s.points.map(([t, v]) => [t, Number.isFinite(v) ? v : null] as [number, number | null]) }));
 
+const MAX_DATE_MS = 8.64e15;
+
 /** A time as unix seconds (float) or RFC 3339, as Prometheus accepts it. */
 const timeParam = z.string().max(40).transform((text, ctx) => {
   const n = Number(text);
   const ms = text.trim() !== '' && Number.isFinite(n) ? n * 1000 : Date.parse(text);
   if (!Number.isFinite(ms)) {
     ctx.addIssue({ code: 'custom', message: 'use unix seconds or RFC 3339' });
+    return z.NEVER;
+  }
+  // Times a date can hold (±275,000 years); beyond that, float seconds lose whole steps.
+  if (Math.abs(ms) > MAX_DATE_MS) {
+    ctx.addIssue({ code: 'custom', message: 'the time is out of range' });
     return z.NEVER;
   }
   return ms / 1000;

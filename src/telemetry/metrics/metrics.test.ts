@@ -52,6 +52,21 @@ describe('demo data source', () => {
     assert.equal(targets.length, 15);
   });
 
+  test('hostile input cannot stall the process: huge times end, catastrophic regexes run in linear time (RE2)', async () => {
+    // At 1e17 s one second is below float resolution: stepping by adding would never end.
+    const huge = await demo.queryRange('up{instance="search-1"}', { start: 1e17, end: 1e17 + 60 });
+    assert.ok(huge.series.every((s) => s.points.length <= 11_001));
+    const started = performance.now();
+    const evil = await demo.query('up{instance=~"(.?){27}.{27}"}', clock.now());
+    assert.deepEqual(evil.series, [], 'no instance name is 27+ characters');
+    assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms (a backtracking engine takes seconds)`);
+    // Go/RE2 syntax, as in Prometheus: anchored, (?i) flags; look-behind is not RE2 and is refused.
+    assert.equal((await demo.query('up{instance=~"(?i)SEARCH-[12]"}', clock.now())).series.length, 2);
+    await assert.rejects(demo.query('up{instance=~"(?<=x)y"}', clock.now()), { code: 'bad_query' });
+    assert.equal(expandTemplate('{{ reReplaceAll "^(.*):[0-9]+$" "${1}" "db-1:9100" }}', { labels: {}, value: 0 }), 'db-1');
+    assert.equal(expandTemplate('{{ match "^db-" $labels.instance }}', { labels: { instance: 'db-1' }, value: 0 }), 'true');
+  });
+
   test('step: requested, else ~300 points, never above the 11,000-point cap', () => {
     assert.equal(chooseStep({ start: 0, end: 3600, step: 15 }), 15);
     assert.equal(chooseStep({ start: 0, end: 3000 }), 10);
@@ -383,6 +398,13 @@ rules:
     datasource: nowhere
     rules: [{ alert: X, expr: up }]
 `)), { code: 'datasource_not_found' });
+      for (const log of ['{ search: "502", window: 0s, above: 5 }', '{ search: "heartbeat", absent_for: 0s }']) {
+        await assert.rejects(t.features.apply.apply(parseConfigYaml(`
+rules:
+  - name: broken
+    rules: [{ alert: X, log: ${log} }]
+`)), (e: { code: string; details: { path: string }[] }) => e.code === 'rule_invalid' && /^rules\.broken\.rules\.0\.log\.(window|absent_for)$/.test(e.details[0].path));
+      }
       assert.equal((await metricsOf(t).rules.listGroups()).some((g) => g.name === 'broken'), false);
     });
   });

@@ -10,6 +10,8 @@
  * `<error expanding template: …>`.
  */
 
+import { re2ReplaceAll, re2Test } from './re2.ts';
+
 export interface TemplateData {
   labels: Record<string, string>;
   value: number;
@@ -141,8 +143,8 @@ const FUNCTIONS: Record<string, (...args: unknown[]) => unknown> = {
   toLower: (s) => String(s).toLowerCase(),
   title: (s) => String(s).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase()),
   stripPort: (s) => String(s).replace(/^\[?([^\]]*?)\]?:\d+$/, '$1'),
-  reReplaceAll: (re, repl, s) => String(s).replace(new RegExp(String(re), 'g'), String(repl).replace(/\$\{?(\d+)\}?/g, '$$$1')),
-  match: (re, s) => new RegExp(String(re)).test(String(s)),
+  reReplaceAll: (re, repl, s) => re2ReplaceAll(String(re), String(repl), String(s)),
+  match: (re, s) => re2Test(String(re), String(s)),
   index: (m, k) => (m && typeof m === 'object' ? ((m as Record<string, unknown>)[String(k)] ?? '') : ''),
   len: (v) => (typeof v === 'string' ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0),
 };

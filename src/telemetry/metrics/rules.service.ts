@@ -91,6 +91,9 @@ export function validateGroup(g: RuleGroupDocument): void {
     if (r.record && (r.for || r.keep_firing_for || r.annotations)) at(i, '', 'for, keep_firing_for and annotations apply to alerting rules only');
     if (r.log && r.record) at(i, 'log', 'log rules are alerting rules (use alert:)');
     if (r.log && (r.log.above === undefined) === (r.log.absent_for === undefined)) at(i, 'log', 'give one of above or absent_for');
+    // A zero window or period could never be searched: the rule would be unhealthy forever.
+    if (r.log && r.log.absent_for === undefined && parseDuration(r.log.window, 60) < 1) at(i, 'log.window', 'window must be at least 1s');
+    if (r.log?.absent_for !== undefined && parseDuration(r.log.absent_for) < 1) at(i, 'log.absent_for', 'absent_for must be at least 1s');
     for (const k of Object.keys(r.labels ?? {})) if (!LABEL_NAME.test(k) || k.startsWith('__')) at(i, `labels.${k}`, `invalid label name ${JSON.stringify(k)}`);
     for (const k of Object.keys(r.annotations ?? {})) if (!LABEL_NAME.test(k)) at(i, `annotations.${k}`, `invalid annotation name ${JSON.stringify(k)}`);
   });
