@@ -1,6 +1,6 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 
-/** Migration 003-chat: war room (channels, messages, attachments, reads). Same rules as migrations.ts: portable types only, runs on SQLite and PostgreSQL. */
+/** Migration 003-chat: war room (channels, messages, attachments, reads, Slack message links). Same rules as migrations.ts: portable types only, runs on SQLite and PostgreSQL. */
 export const chatMigration: Migration = {
   async up(db: Kysely<unknown>) {
     await db.schema
@@ -82,9 +82,20 @@ export const chatMigration: Migration = {
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addUniqueConstraint('chat_hooks_channel_name_uq', ['channel_id', 'name'])
       .execute();
+    // Which Slack message (channel + ts) mirrors which war-room message, in either direction.
+    await db.schema
+      .createTable('chat_slack_messages')
+      .addColumn('message_id', 'text', (c) => c.primaryKey().references('chat_messages.id').onDelete('cascade'))
+      .addColumn('slack_channel', 'text', (c) => c.notNull())
+      .addColumn('slack_ts', 'text')
+      .addColumn('origin', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      // NULLs are distinct on both dialects, so any number of posts may be on their way at once.
+      .addUniqueConstraint('chat_slack_messages_ts_uq', ['slack_channel', 'slack_ts'])
+      .execute();
   },
   async down(db: Kysely<unknown>) {
-    for (const table of ['chat_hooks', 'chat_reads', 'chat_files', 'chat_revisions', 'chat_messages', 'chat_channels']) {
+    for (const table of ['chat_slack_messages', 'chat_hooks', 'chat_reads', 'chat_files', 'chat_revisions', 'chat_messages', 'chat_channels']) {
       await db.schema.dropTable(table).execute();
     }
   },

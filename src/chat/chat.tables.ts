@@ -85,6 +85,20 @@ export interface ChatHooksTable {
   created_at: string;
 }
 
+/**
+ * The Slack message that mirrors a war-room message (posted by the mirror, or the Slack original the
+ * message was copied from), so edits and deletions can follow on either side.
+ */
+export interface ChatSlackMessagesTable {
+  message_id: string;
+  slack_channel: string;
+  /** Slack's message id within the channel; NULL while the mirror's chat.postMessage is still on its way. */
+  slack_ts: string | null;
+  /** 'firewatch' (the mirror posted it to Slack) or 'slack' (it was written in Slack and copied here). */
+  origin: string;
+  created_at: string;
+}
+
 export interface ChatTables {
   chat_channels: ChatChannelsTable;
   chat_messages: ChatMessagesTable;
@@ -92,4 +106,5 @@ export interface ChatTables {
   chat_files: ChatFilesTable;
   chat_reads: ChatReadsTable;
   chat_hooks: ChatHooksTable;
+  chat_slack_messages: ChatSlackMessagesTable;
 }

@@ -1,28 +1,44 @@
 import type { Db } from '../../db/database.ts';
 import type { FeatureLog } from '../../features/module.ts';
-import type { JobQueue, LeaseJobHandler } from '../../jobs/jobs.ts';
+import type { JobQueue, LeaseJobHandler, LeaseOutcome } from '../../jobs/jobs.ts';
 import { fromJson } from '../../db/codec.ts';
 import { nextAttemptDelayMs, type DeliveryResult } from '../../notify/channels/retry.ts';
 import type { AddressPolicy } from '../../notify/channels/ssrf.ts';
 import { deliverWebhook } from '../../notify/channels/webhook.ts';
 import type { ChatMessage, ChatService } from '../chat.types.ts';
 import { markdownToMrkdwn } from './mrkdwn.ts';
-import type { SlackApi } from './slack-api.ts';
+import type { SlackApi, SlackApiResult } from './slack-api.ts';
+import type { SlackLinks } from './slack-links.ts';
 import { ACK_ACTION, RESOLVE_ACTION } from './slack-payloads.ts';
 import { attachmentsToSlack, fromSlackKey } from './slack-adapter.ts';
 
 /**
  * Forwarding of war-room messages: to each channel's outbound incoming webhooks (Slack or Mattermost
- * format) and, for channels mirrored through the Slack app, to chat.postMessage. Each send is a lease
- * job (at-least-once, retried with the notification back-off), scheduled when this process's
- * ChatService reports a committed message.
+ * format) and, for channels mirrored through the Slack app, to chat.postMessage — and then their edits
+ * (chat.update) and deletions (chat.delete). Each send is a lease job (at-least-once, retried with the
+ * notification back-off), scheduled when this process's ChatService reports a committed change.
+ *
+ * Mirror jobs send the message as it is when they run, never a copy taken when they were scheduled: the
+ * first post carries every edit made before it, and a sync job (one pending per message) brings the Slack
+ * copy to the latest state however many edits came in between. A sync job that finds the post not yet
+ * gone out (no `ts` recorded) waits for it, so an edit is neither lost nor applied before the post.
  */
 
 export const CHAT_OUTBOUND_JOB = 'chat_outbound';
 export const SLACK_MIRROR_JOB = 'slack_mirror';
+export const SLACK_SYNC_JOB = 'slack_mirror_sync';
+
+/** How often a sync job looks again for the `ts` of a post still on its way, and for how long. */
+export const SYNC_WAIT_MS = 15_000;
+export const SYNC_WAIT_MAX_MS = 30 * 60_000;
 
 interface OutboundJobPayload { channel: string; target: string; messageId: string; body: string }
-interface MirrorJobPayload { channel: string; slackChannel: string; messageId: string; body: Record<string, unknown> }
+interface MirrorJobPayload { channel: string; slackChannel: string; messageId: string; incidentNumber: number | null }
+interface SyncJobPayload { messageId: string }
+
+/** Slack's answers after which a change is not worth trying again (the message is gone, or not ours to change). */
+const GONE = new Set(['message_not_found', 'channel_not_found', 'is_archived']);
+const NOT_OURS = new Set(['cant_update_message', 'cant_delete_message', 'edit_window_closed', 'not_in_channel']);
 
 function fileLinks(message: ChatMessage, publicUrl: string, format: 'slack' | 'markdown'): string[] {
   return message.files.map((f) => {
@@ -72,6 +88,15 @@ export function slackMirrorBody(message: ChatMessage, slackChannel: string, inci
   return body;
 }
 
+/**
+ * chat.update body bringing the Slack copy (`ts`) to the message's current state. Slack keeps a message's
+ * earlier blocks and attachments when the update leaves them out, so both are always sent (empty to clear).
+ */
+export function slackUpdateBody(message: ChatMessage, slackChannel: string, ts: string, incidentNumber: number | null, publicUrl: string): Record<string, unknown> {
+  const { unfurl_links: _unfurl, ...post } = slackMirrorBody(message, slackChannel, incidentNumber, publicUrl);
+  return { ...post, ts, blocks: post.blocks ?? [], attachments: post.attachments ?? [] };
+}
+
 export interface ForwarderDeps {
   db: Db;
   chat: ChatService;
@@ -82,12 +107,21 @@ export interface ForwarderDeps {
   publicUrl: string;
   webhookPolicy: AddressPolicy;
   slackApi: SlackApi | null;
+  /** Which Slack message mirrors which war-room message (chat_slack_messages). */
+  links: SlackLinks;
   /** True once for each message the adapter posted from Slack (so it is not mirrored back). */
   takeFromSlack(key: string): boolean;
 }
 
+/** A Slack Web API answer as a delivery result, for the shared retry rule. */
+function asDelivery(sent: SlackApiResult<unknown>, method: string): DeliveryResult {
+  return sent.ok
+    ? { ok: true, retryable: false }
+    : { ok: false, retryable: sent.retryable, error: sent.error, detail: `Slack ${method}: ${sent.error}`, ...(sent.retryAfterMs ? { retryAfterMs: sent.retryAfterMs } : {}) };
+}
+
 export function createForwarder(deps: ForwarderDeps) {
-  const { db, chat, jobs, log } = deps;
+  const { db, chat, jobs, log, links } = deps;
 
   async function forward(message: ChatMessage): Promise<void> {
     const fromSlack = deps.takeFromSlack(fromSlackKey(message.channel, message.author.id, message.text))
@@ -103,20 +137,34 @@ export function createForwarder(deps: ForwarderDeps) {
       scheduled++;
     }
     if (settings.slackChannel && deps.slackApi && !fromSlack) {
-      const payload: MirrorJobPayload = {
-        channel: message.channel, slackChannel: settings.slackChannel, messageId: message.id,
-        body: slackMirrorBody(message, settings.slackChannel, settings.incidentNumber, deps.publicUrl),
-      };
+      // The link first: a change reported from now on finds the post on its way and waits for its ts.
+      await links.pending(message.id, settings.slackChannel, now);
+      const payload: MirrorJobPayload = { channel: message.channel, slackChannel: settings.slackChannel, messageId: message.id, incidentNumber: settings.incidentNumber };
       await jobs.schedule(db, { kind: SLACK_MIRROR_JOB, dueAt: now, ref: message.id, payload }, now);
       scheduled++;
     }
     if (scheduled > 0) deps.wake();
   }
 
-  /** The ChatService listener: new messages only (edits and deletions are not forwarded), never ephemeral replies. */
+  /** An edit or deletion: one pending sync job per message mirrored from here (Slack originals are Slack's to change). */
+  async function forwardChange(message: ChatMessage): Promise<void> {
+    if (!deps.slackApi) return;
+    const link = await links.byMessage(message.id);
+    if (!link || link.origin !== 'firewatch') return;
+    const now = deps.now();
+    const payload: SyncJobPayload = { messageId: message.id };
+    await jobs.schedule(db, { kind: SLACK_SYNC_JOB, dueAt: now, ref: message.id, payload, uniqueKey: `${SLACK_SYNC_JOB}:${message.id}` }, now);
+    deps.wake();
+  }
+
+  /**
+   * The ChatService listener, never for replies only the caller sees. New messages go to every target;
+   * edits and deletions follow only to the Slack mirror (an incoming webhook cannot change what it posted).
+   */
   function onMessage(message: ChatMessage, change: 'created' | 'edited' | 'deleted'): void {
-    if (change !== 'created' || message.visible_to) return;
-    forward(message).catch((error: unknown) => log.error({ err: error, message: message.id }, 'chat forwarding failed'));
+    if (message.visible_to) return;
+    const work = change === 'created' ? forward(message) : forwardChange(message);
+    work.catch((error: unknown) => log.error({ err: error, message: message.id, change }, 'chat forwarding failed'));
   }
 
   function outcome(result: DeliveryResult, attempt: number, now: Date, what: Record<string, unknown>) {
@@ -155,16 +203,72 @@ export function createForwarder(deps: ForwarderDeps) {
   const mirrorHandler: LeaseJobHandler = {
     mode: 'lease',
     leaseMs: 60_000,
-    async run(job, now) {
+    async run(job, now): Promise<LeaseOutcome> {
       const p = fromJson<MirrorJobPayload | null>(job.payload, null);
       if (!p || !deps.slackApi) return { done: true };
-      const sent = await deps.slackApi.call<{ ts?: string }>('chat.postMessage', p.body);
-      const result: DeliveryResult = sent.ok
-        ? { ok: true, retryable: false }
-        : { ok: false, retryable: sent.retryable, error: sent.error, detail: `Slack chat.postMessage: ${sent.error}`, ...(sent.retryAfterMs ? { retryAfterMs: sent.retryAfterMs } : {}) };
-      return outcome(result, job.attempts, now, { channel: p.channel, slackChannel: p.slackChannel, message: p.messageId });
+      const [link, message] = await Promise.all([links.byMessage(p.messageId), links.message(p.messageId)]);
+      // Copied from Slack meanwhile, or already posted by an earlier run whose result was recorded: nothing to send.
+      if (link && (link.origin !== 'firewatch' || link.slackTs !== null)) return { done: true };
+      if (!message || message.deleted_at) {
+        await links.forget(p.messageId);
+        return { done: true };
+      }
+      const body = slackMirrorBody(message, p.slackChannel, p.incidentNumber, deps.publicUrl);
+      const sent = await deps.slackApi.call<{ ts?: string }>('chat.postMessage', body);
+      const result = outcome(asDelivery(sent, 'chat.postMessage'), job.attempts, now, { channel: p.channel, slackChannel: p.slackChannel, message: p.messageId });
+      const ts = sent.ok ? sent.data.ts : undefined;
+      if (ts) return { ...result, record: (tx, at) => links.posted(tx, p.messageId, p.slackChannel, ts, at) };
+      // Never to be posted: changes waiting for its ts stop waiting.
+      if (result.done) return { ...result, record: (tx) => links.forget(p.messageId, tx) };
+      return result;
     },
   };
 
-  return { onMessage, forward, handlers: { [CHAT_OUTBOUND_JOB]: outboundHandler, [SLACK_MIRROR_JOB]: mirrorHandler } };
+  const syncHandler: LeaseJobHandler = {
+    mode: 'lease',
+    leaseMs: 60_000,
+    async run(job, now): Promise<LeaseOutcome> {
+      const p = fromJson<SyncJobPayload | null>(job.payload, null);
+      if (!p || !deps.slackApi) return { done: true };
+      const link = await links.byMessage(p.messageId);
+      if (!link || link.origin !== 'firewatch') return { done: true };
+      const what = { channel: link.channel, slackChannel: link.slackChannel, message: p.messageId };
+      if (link.slackTs === null) {
+        if (now.getTime() - new Date(job.created_at).getTime() > SYNC_WAIT_MAX_MS) {
+          log.warn(what, 'slack mirror: the post never went out; change not sent');
+          return { done: true };
+        }
+        return { done: false, retryAt: new Date(now.getTime() + SYNC_WAIT_MS) };
+      }
+      const message = await links.message(p.messageId);
+      const remove = !message || message.deleted_at !== null;
+      const method = remove ? 'chat.delete' : 'chat.update';
+      let body: Record<string, unknown>;
+      if (remove) {
+        body = { channel: link.slackChannel, ts: link.slackTs };
+      } else {
+        const settings = await chat.channelSettings(link.channel);
+        body = slackUpdateBody(message, link.slackChannel, link.slackTs, settings?.incidentNumber ?? null, deps.publicUrl);
+      }
+      const sent = await deps.slackApi.call(method, body);
+      if (!sent.ok && GONE.has(sent.error)) {
+        // Deleted in Slack already: there is nothing left to change, now or later.
+        return { done: true, record: (tx) => links.forget(p.messageId, tx) };
+      }
+      if (!sent.ok && NOT_OURS.has(sent.error)) {
+        log.warn({ ...what, error: sent.error }, `slack mirror: ${method} refused; the Slack copy stays as it is`);
+        return { done: true };
+      }
+      const result = outcome(asDelivery(sent, method), job.attempts, now, what);
+      if (sent.ok && remove) return { ...result, record: (tx) => links.forget(p.messageId, tx) };
+      if (sent.ok && message) {
+        // Another sync may have sent a newer version while this one was in flight and landed first: send again.
+        const latest = await links.message(p.messageId);
+        if (latest && latest.version_seq !== message.version_seq) return { done: false, retryAt: now };
+      }
+      return result;
+    },
+  };
+
+  return { onMessage, forward, handlers: { [CHAT_OUTBOUND_JOB]: outboundHandler, [SLACK_MIRROR_JOB]: mirrorHandler, [SLACK_SYNC_JOB]: syncHandler } };
 }

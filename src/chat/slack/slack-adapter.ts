@@ -4,15 +4,18 @@ import type { FeatureLog } from '../../features/module.ts';
 import type { Role } from '../../users/roles.ts';
 import type { UsersRepo } from '../../users/users.repo.ts';
 import type { Principal } from '../../users/users.service.ts';
-import type { ChannelSettings, ChatLegacyAttachment, ChatService } from '../chat.types.ts';
+import type { ChannelSettings, ChatLegacyAttachment, ChatMessage, ChatService } from '../chat.types.ts';
 import { markdownToMrkdwn, mrkdwnToMarkdown } from './mrkdwn.ts';
 import type { SlackApi } from './slack-api.ts';
-import { ACK_ACTION, type BlockActions, messageEventSchema, RESOLVE_ACTION, type SlashCommand } from './slack-payloads.ts';
+import type { SlackLinks } from './slack-links.ts';
+import { ACK_ACTION, type BlockActions, type MessageEvent, messageEventSchema, RESOLVE_ACTION, type SlashCommand } from './slack-payloads.ts';
 
 /**
  * What the Slack app does with a verified request, whichever way it arrived (HTTP or Socket Mode):
  * slash commands and buttons run through the command registry as the Slack user's Firewatch account
- * (matched by e-mail), and messages in a mirrored Slack channel are posted into its war-room channel.
+ * (matched by e-mail), and messages in a mirrored Slack channel are posted into its war-room channel,
+ * where later edits and deletions made in Slack follow them (through the war room's own edit path, as
+ * the author, so the history keeps every earlier text).
  */
 
 /** Slack waits 3 s for an answer; a command still running after this is answered through response_url. */
@@ -27,9 +30,17 @@ export interface SlackReply {
   attachments?: unknown[];
 }
 
+/** The war room as the adapter uses it: posting, and changing a message as its author (history kept). */
+export type AdapterChat = ChatService & {
+  edit(channel: string, id: string, principal: Principal, text: string): Promise<ChatMessage>;
+  remove(channel: string, id: string, principal: Principal): Promise<ChatMessage>;
+};
+
 export interface SlackAdapterDeps {
   api: SlackApi | null;
-  chat: ChatService;
+  chat: AdapterChat;
+  /** Which war-room message copies which Slack message (by channel and ts). */
+  links: SlackLinks;
   registry: CommandRegistry;
   usersRepo: UsersRepo;
   clock: Clock;
@@ -86,7 +97,7 @@ function notLinked(email: string | null): SlackReply {
 }
 
 export function createSlackAdapter(deps: SlackAdapterDeps) {
-  const { chat, registry, usersRepo, clock, log } = deps;
+  const { chat, registry, usersRepo, clock, log, links } = deps;
   const userCache = new Map<string, { at: number; principal: Principal | null; email: string | null; name: string }>();
   const seenEvents = new Set<string>();
 
@@ -147,7 +158,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps) {
     return null;
   }
 
-  return {
+  const adapter = {
     principalFor,
 
     /** A `/firewatch …` slash command; null means "acknowledged, the answer follows via response_url". */
@@ -168,7 +179,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps) {
       }
     },
 
-    /** An Events API callback; duplicates (Slack retries) are dropped by event_id. */
+    /** An Events API callback; duplicates (Slack retries) are dropped by event_id, and a message already copied by its ts. */
     async handleEvent(eventId: string, event: { type: string }): Promise<void> {
       if (seenEvents.has(eventId)) return;
       if (seenEvents.size >= SEEN_EVENTS_MAX) seenEvents.delete(seenEvents.values().next().value as string);
@@ -177,19 +188,72 @@ export function createSlackAdapter(deps: SlackAdapterDeps) {
       const parsed = messageEventSchema.safeParse(event);
       if (!parsed.success) return;
       const m = parsed.data;
-      // Bots (our own mirror posts included), edits, joins and other subtypes are not mirrored: no loops.
+      if (m.subtype === 'message_changed') return changedInSlack(m);
+      if (m.subtype === 'message_deleted') return deletedInSlack(m);
+      // Bots (our own mirror posts included), joins and other subtypes are not mirrored: no loops.
       if (m.bot_id || m.subtype || !m.user || m.text.trim() === '') return;
       const settings = await deps.channelForSlack(m.channel);
       if (!settings) return;
+      // Slack's retry of an event copied before (after a restart too, when seenEvents is empty).
+      if (m.ts && await links.bySlackTs(m.channel, m.ts)) return;
       const who = await principalFor(m.user);
       const text = mrkdwnToMarkdown(m.text);
       const author = who.principal
         ? { type: 'user' as const, id: who.principal.userId, name: who.principal.name }
         : { type: 'integration' as const, id: `slack:${m.user}`, name: `${who.name} (Slack)` };
       deps.markFromSlack(fromSlackKey(settings.name, author.id, text));
-      await chat.post({ channel: settings.name, author, text });
+      if (m.ts) await links.copyFromSlack(chat, { channel: settings.name, author, text }, m.channel, m.ts, clock.now());
+      else await chat.post({ channel: settings.name, author, text });
     },
   };
+
+  /** Who a Slack user is when changing their copied message: their Firewatch account, or the `slack:` author their message was posted as. */
+  async function actorFor(slackUserId: string): Promise<Principal> {
+    const who = await principalFor(slackUserId);
+    return who.principal ?? { kind: 'token', id: `slack:${slackUserId}`, name: `${who.name} (Slack)`, role: 'viewer', userId: null, csrfToken: null };
+  }
+
+  /** `message_changed`: the author edited a message copied from Slack; the copy follows. Link unfurls and thread counters change nothing. */
+  async function changedInSlack(m: MessageEvent): Promise<void> {
+    const edited = m.message;
+    // Our own chat.update echoes back with the bot's id: messages posted from Firewatch are changed in Firewatch.
+    if (!edited?.user || edited.bot_id || edited.subtype === 'bot_message') return;
+    if (m.previous_message && m.previous_message.text === edited.text) return;
+    const link = await links.bySlackTs(m.channel, edited.ts);
+    if (!link || link.origin !== 'slack') return;
+    const text = mrkdwnToMarkdown(edited.text);
+    const current = await links.message(link.messageId);
+    if (!current || current.deleted_at || current.text === text || text.trim() === '') return;
+    try {
+      await chat.edit(link.channel, link.messageId, await actorFor(edited.user), text);
+    } catch (error) {
+      log.warn({ err: error, slackChannel: m.channel, ts: edited.ts }, 'slack edit not applied to the war room');
+    }
+  }
+
+  /**
+   * `message_deleted`: a message copied from Slack was deleted there (by its author or a Slack admin), so its
+   * copy is deleted as its author. Deleting one of the mirror's own posts in Slack leaves the war room as it is.
+   */
+  async function deletedInSlack(m: MessageEvent): Promise<void> {
+    const ts = m.deleted_ts ?? m.previous_message?.ts;
+    if (!ts) return;
+    const link = await links.bySlackTs(m.channel, ts);
+    if (!link || link.origin !== 'slack') return;
+    const current = await links.message(link.messageId);
+    if (!current || current.deleted_at || !current.author.id) return;
+    const { author } = current;
+    const actor: Principal = {
+      kind: 'token', id: author.id as string, name: author.name, role: 'viewer', userId: author.type === 'user' ? author.id : null, csrfToken: null,
+    };
+    try {
+      await chat.remove(link.channel, link.messageId, actor);
+    } catch (error) {
+      log.warn({ err: error, slackChannel: m.channel, ts }, 'slack deletion not applied to the war room');
+    }
+  }
+
+  return adapter;
 }
 
 export type SlackAdapter = ReturnType<typeof createSlackAdapter>;

@@ -33,7 +33,19 @@ export const blockActionsSchema = z.object({
 });
 export type BlockActions = z.infer<typeof blockActionsSchema>;
 
-/** The parts of a `message` event the mirror reads. */
+/** The message inside `message_changed` (the new and the previous version) and `message_deleted` (the previous one). */
+const innerMessageSchema = z.object({
+  subtype: z.string().max(64).optional(),
+  user: id.optional(),
+  bot_id: z.string().max(64).optional(),
+  text: z.string().max(40_000).default(''),
+  ts: z.string().max(64),
+});
+
+/**
+ * The parts of a `message` event the mirror reads: a new message, or the subtypes `message_changed`
+ * (`message` is the edited message, `previous_message` what it replaced) and `message_deleted` (`deleted_ts`).
+ */
 export const messageEventSchema = z.object({
   type: z.literal('message'),
   subtype: z.string().max(64).optional(),
@@ -44,7 +56,11 @@ export const messageEventSchema = z.object({
   text: z.string().max(40_000).default(''),
   ts: z.string().max(64).optional(),
   thread_ts: z.string().max(64).optional(),
+  message: innerMessageSchema.optional(),
+  previous_message: innerMessageSchema.optional(),
+  deleted_ts: z.string().max(64).optional(),
 });
+export type MessageEvent = z.infer<typeof messageEventSchema>;
 
 export const eventEnvelopeSchema = z.union([
   z.object({ type: z.literal('url_verification'), challenge: z.string().max(500) }),

@@ -6,10 +6,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { CommandContext, CommandRegistry, CommandResult } from '../../commands/command.types.ts';
 import type { JobQueue, JobRow, LeaseJobHandler, NewJob } from '../../jobs/jobs.ts';
 import type { UsersRepo } from '../../users/users.repo.ts';
-import type { ChannelSettings, ChatMessage, ChatService, PostInput } from '../chat.types.ts';
+import type { ChannelSettings, ChatMessage, PostInput } from '../chat.types.ts';
 import { CHAT_OUTBOUND_JOB, createForwarder, SLACK_MIRROR_JOB } from './forward.ts';
-import { createSlackAdapter, fromSlackKey } from './slack-adapter.ts';
+import { type AdapterChat, createSlackAdapter, fromSlackKey } from './slack-adapter.ts';
 import { createSlackApi } from './slack-api.ts';
+import type { SlackLink, SlackLinks } from './slack-links.ts';
 import { registerIncomingHookRoutes, registerSlackRoutes } from './slack.routes.ts';
 import { slackSignature } from './signature.ts';
 
@@ -92,11 +93,36 @@ function signed(body: string, contentType: string, options: { secret?: string; t
   return { 'content-type': contentType, 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(options.secret ?? SECRET, ts, body) };
 }
 
+let tsCounter = 0;
 function envelope(eventId: string, event: Record<string, unknown>): string {
+  const ts = `${NOW_S}.${String(++tsCounter).padStart(6, '0')}`;
   return JSON.stringify({
     token: 'legacy', team_id: 'T1', api_app_id: 'A1', type: 'event_callback', event_id: eventId, event_time: NOW_S,
-    event: { channel_type: 'channel', event_ts: '1.1', ts: '1.1', ...event },
+    event: { channel_type: 'channel', event_ts: ts, ts, ...event },
   });
+}
+
+/** chat_slack_messages in memory, over the messages this file makes (the DB-backed store is tested in slack.mirror-edits.test.ts). */
+function memoryLinks(): SlackLinks & { all: Map<string, SlackLink> } {
+  const all = new Map<string, SlackLink>();
+  return {
+    all,
+    pending: async (messageId, slackChannel) => {
+      if (!all.has(messageId)) all.set(messageId, { messageId, channel: made.get(messageId)?.channel ?? '', slackChannel, slackTs: null, origin: 'firewatch' });
+    },
+    posted: async (_tx, messageId, slackChannel, slackTs) => {
+      all.set(messageId, { messageId, channel: made.get(messageId)?.channel ?? '', slackChannel, slackTs, origin: 'firewatch' });
+    },
+    copyFromSlack: async (chat, input, slackChannel, slackTs) => {
+      const m = await chat.post(input);
+      all.set(m.id, { messageId: m.id, channel: m.channel, slackChannel, slackTs, origin: 'slack' });
+      return m;
+    },
+    byMessage: async (id) => all.get(id) ?? null,
+    bySlackTs: async (c, ts) => [...all.values()].find((l) => l.slackChannel === c && l.slackTs === ts) ?? null,
+    forget: async (id) => void all.delete(id),
+    message: async (id) => made.get(id) ?? null,
+  };
 }
 
 function form(fields: Record<string, string>): string {
@@ -113,6 +139,7 @@ describe('Slack adapter (fake Slack, signed requests)', () => {
   const settings: Record<string, ChannelSettings> = {};
   let forwarder: ReturnType<typeof createForwarder>;
   const fromSlack = new Set<string>();
+  const links = memoryLinks();
 
   const registry: CommandRegistry = {
     register: () => {},
@@ -133,7 +160,7 @@ describe('Slack adapter (fake Slack, signed requests)', () => {
     hookByKey: async (key: string) => (key === HOOK_KEY ? { id: 'hook-1', name: 'alertmanager', channel: 'ops' } : null),
     channelSettings: async (name: string) => settings[name] ?? null,
     onMessage: () => () => {},
-  } as unknown as ChatService;
+  } as unknown as AdapterChat;
 
   before(async () => {
     await new Promise<void>((r) => slack.server.listen(0, '127.0.0.1', r));
@@ -144,7 +171,7 @@ describe('Slack adapter (fake Slack, signed requests)', () => {
     settings['incident-12'] = { name: 'incident-12', incidentNumber: 12, slackChannel: 'CINC12', outbound: [] };
     const api = createSlackApi({ apiUrl: `${slack.url}/api/`, botToken: BOT_TOKEN });
     const adapter = createSlackAdapter({
-      api, chat, registry, usersRepo, clock: { now: () => NOW }, log: silentLog,
+      api, chat, links, registry, usersRepo, clock: { now: () => NOW }, log: silentLog,
       channelForSlack: async (id) => Object.values(settings).find((s) => s.slackChannel === id) ?? null,
       respond: async (url, body) => {
         await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -154,7 +181,7 @@ describe('Slack adapter (fake Slack, signed requests)', () => {
     const jobs = { schedule: async (_tx: unknown, job: NewJob) => void scheduled.push(job) } as unknown as JobQueue;
     forwarder = createForwarder({
       db: {} as never, chat, jobs, wake: () => {}, log: silentLog, now: () => NOW, publicUrl: 'https://fw.example',
-      webhookPolicy: { allowPrivate: true, allowList: [] }, slackApi: api, takeFromSlack: (key) => fromSlack.delete(key),
+      webhookPolicy: { allowPrivate: true, allowList: [] }, slackApi: api, links, takeFromSlack: (key) => fromSlack.delete(key),
     });
     app = Fastify({ logger: false });
     await registerIncomingHookRoutes(app, { chat, log: silentLog });
@@ -288,7 +315,14 @@ describe('Slack adapter (fake Slack, signed requests)', () => {
 
     const handlers = forwarder.handlers as Record<string, LeaseJobHandler>;
     const run = (job: NewJob, attempts = 1) => handlers[job.kind].run({ id: 'j', kind: job.kind, payload: JSON.stringify(job.payload), attempts, ref: job.ref ?? null } as JobRow, NOW);
-    for (const job of scheduled) assert.deepEqual(await run(job), { done: true });
+    for (const job of scheduled) {
+      const result = await run(job);
+      assert.equal(result.done, true);
+      await result.record?.({} as never, NOW);
+    }
+    // Each mirror post's ts is recorded, so later edits and deletions can follow it.
+    const mirroredIds = scheduled.filter((j) => j.kind === SLACK_MIRROR_JOB).map((j) => j.ref);
+    assert.deepEqual(mirroredIds.map((id) => links.all.get(id as string)?.slackTs), ['1700000000.000100', '1700000000.000100']);
 
     const [slackHook] = slack.on('/hook/slack');
     assert.deepEqual(JSON.parse(slackHook.body), { text: '*Bob*: rolling *back* <https://ci.example/9|deploy>' });
@@ -357,10 +391,13 @@ describe('Slack adapter (fake Slack, signed requests)', () => {
 });
 
 let seq = 0;
+const made = new Map<string, ChatMessage>();
 function message(overrides: Partial<ChatMessage> & Pick<ChatMessage, 'channel' | 'author' | 'text'>): ChatMessage {
   seq++;
-  return {
+  const m: ChatMessage = {
     id: `m${seq}`, seq, version_seq: seq, kind: 'message', attachments: [], blocks: [], files: [], mentions: [], timeline_entry_id: null,
     visible_to: null, created_at: NOW.toISOString(), edited_at: null, deleted_at: null, ...overrides,
   };
+  made.set(m.id, m);
+  return m;
 }

@@ -1,9 +1,10 @@
 import type { FeatureContext, FeatureModule } from '../../features/module.ts';
 import type { CommandRegistry } from '../../commands/command.types.ts';
-import type { ChannelSettings, ChatService } from '../chat.types.ts';
+import type { ChannelSettings } from '../chat.types.ts';
 import { createForwarder } from './forward.ts';
-import { createSlackAdapter, type SlackAdapter, type SlackReply } from './slack-adapter.ts';
+import { type AdapterChat, createSlackAdapter, type SlackAdapter, type SlackReply } from './slack-adapter.ts';
 import { createSlackApi } from './slack-api.ts';
+import { createSlackLinks } from './slack-links.ts';
 import { registerIncomingHookRoutes, registerSlackRoutes } from './slack.routes.ts';
 import { startSocketMode } from './socket-mode.ts';
 
@@ -22,9 +23,10 @@ export function isSlackResponseUrl(url: string, apiUrl: string): boolean {
 }
 
 /** The Slack app adapter (HTTP with signature verification, or Socket Mode through Bolt), incoming chat hooks and outbound chat webhooks. */
-export function createSlackModule(ctx: FeatureContext, deps: { chat: ChatService; registry: CommandRegistry }): FeatureModule & { adapter: SlackAdapter | null } {
+export function createSlackModule(ctx: FeatureContext, deps: { chat: AdapterChat; registry: CommandRegistry }): FeatureModule & { adapter: SlackAdapter | null } {
   const { config, chat, log } = { config: ctx.config, chat: deps.chat, log: ctx.log };
   const slackApi = config.slack.botToken ? createSlackApi({ apiUrl: config.slack.apiUrl, botToken: config.slack.botToken }) : null;
+  const links = createSlackLinks(ctx.db, ctx.handle.durable);
 
   // Messages the adapter posted from Slack, so the mirror does not echo them back.
   const fromSlack = new Map<string, number>();
@@ -52,12 +54,12 @@ export function createSlackModule(ctx: FeatureContext, deps: { chat: ChatService
 
   // The adapter answers commands as soon as a bot token (users.info) is there; HTTP mode also needs the signing secret.
   const adapter = slackApi
-    ? createSlackAdapter({ api: slackApi, chat, registry: deps.registry, usersRepo: ctx.usersRepo, clock: ctx.clock, log, channelForSlack, respond, markFromSlack })
+    ? createSlackAdapter({ api: slackApi, chat, links, registry: deps.registry, usersRepo: ctx.usersRepo, clock: ctx.clock, log, channelForSlack, respond, markFromSlack })
     : null;
 
   const forwarder = createForwarder({
     db: ctx.db, chat, jobs: ctx.jobs, wake: ctx.wake, log, now: () => ctx.clock.now(), publicUrl: config.publicUrl,
-    webhookPolicy: { allowPrivate: config.webhookAllowPrivate, allowList: config.webhookAllowList }, slackApi, takeFromSlack,
+    webhookPolicy: { allowPrivate: config.webhookAllowPrivate, allowList: config.webhookAllowList }, slackApi, links, takeFromSlack,
   });
   const unsubscribe = chat.onMessage(forwarder.onMessage);
   let stopSocket: (() => Promise<void>) | null = null;
