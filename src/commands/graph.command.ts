@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UNATTACHED_FILE_TTL_MS } from '../chat/chat.files-gc.ts';
 import type { ChatService } from '../chat/chat.types.ts';
 import { AppError, badRequest, notFound } from '../errors.ts';
 import type { FeatureContext } from '../features/module.ts';
@@ -163,11 +164,15 @@ export function graphCommand(ctx: FeatureContext, deps: { chat: ChatService; dat
       });
       const points = series.reduce((n, s) => n + s.points.length, 0);
       const empty = series.length === 0 ? ' (no data in this range)' : '';
+      const url = `${publicUrl}/api/v1/files/${file.id}`;
+      // Outside a channel no message shows the image, so the file sweep deletes it after its TTL: say so.
+      const expires = c.channel === null ? new Date(c.now.getTime() + UNATTACHED_FILE_TTL_MS).toISOString() : null;
       return {
-        text: `📈 \`${truncate(input.query, 200)}\`, last ${rangeText}${source ? ` from ${source}` : ''}${empty}: [open the live view](${link})`,
+        text: `📈 \`${truncate(input.query, 200)}\`, last ${rangeText}${source ? ` from ${source}` : ''}${empty}: [open the live view](${link})` +
+          (expires ? `\nImage: ${url} (kept for ${UNATTACHED_FILE_TTL_MS / 3_600_000} hours, until ${expires}, as it is in no channel; run it with a channel to keep it there)` : ''),
         visibility: 'channel',
         files: [file],
-        data: { file, url: `${publicUrl}/api/v1/files/${file.id}`, link, from, to, datasource: source, series: series.length, points },
+        data: { file, url, expires_at: expires, link, from, to, datasource: source, series: series.length, points },
       };
     },
   };
