@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { badRequest, notFound } from '../errors.ts';
+import { AppError, badRequest, notFound } from '../errors.ts';
 import type { FeatureContext } from '../features/module.ts';
 import { actorOf } from '../http/principal.ts';
+import { sha256Hex } from '../ids.ts';
 import type { IncidentRow } from '../incidents/incidents.repo.ts';
 import { type Actor, IncidentChanges } from '../incidents/lifecycle.ts';
 import type { createSchedulesService } from '../oncall/schedules/schedules.service.ts';
@@ -13,6 +14,17 @@ type Schedules = ReturnType<typeof createSchedulesService>;
 type Flags = Record<string, string | true>;
 
 const OPEN_STATUSES = ['triggered', 'acknowledged'];
+/** /incident resolve-all reads open incidents this many at a time and resolves this many per transaction. */
+const RESOLVE_ALL_PAGE = 500;
+const RESOLVE_ALL_BATCH = 100;
+
+/**
+ * What /incident resolve-all's preview showed, as `COUNT-HASH` (the first 10 hex digits of a SHA-256 of
+ * the incident ids in number order): the confirmation carries it, and the run refuses if the set changed.
+ */
+function fingerprint(open: { id: string }[]): string {
+  return `${open.length}-${sha256Hex(open.map((i) => i.id).join(',')).slice(0, 10)}`;
+}
 const incidentNumber = z.number().int().positive().max(2 ** 31);
 
 /** `12`, `#12` → 12; anything else → null. */
@@ -313,41 +325,70 @@ export function builtinCommands(ctx: FeatureContext, deps: { schedules: Schedule
   };
 
   const resolveAllArgs = z.object({ service: z.string().min(1, 'name the service: --service NAME').max(200) });
+  /** Every open incident of the service, by number, read a page at a time (no cap: storms can be large). */
   async function openIncidentsOf(serviceName: string) {
     const service = await servicesRepo.findByName(serviceName);
     if (!service) throw notFound('service', `no service ${serviceName}`);
-    const open = await incidentsRepo.listIncidents({ statuses: OPEN_STATUSES, serviceId: service.id, limit: 1000 });
-    return { service, open };
+    const open: { id: string; number: number; title: string }[] = [];
+    for (;;) {
+      const rows = await db.selectFrom('incidents').select(['id', 'number', 'title'])
+        .where('service_id', '=', service.id).where('status', 'in', OPEN_STATUSES).where('number', '>', open.at(-1)?.number ?? 0)
+        .orderBy('number').limit(RESOLVE_ALL_PAGE).execute();
+      open.push(...rows.map((r) => ({ id: r.id, number: Number(r.number), title: r.title })));
+      if (rows.length < RESOLVE_ALL_PAGE) return { service, open };
+    }
   }
   const resolveAll: CommandDefinition<typeof resolveAllArgs> = {
     name: 'incident resolve-all',
-    summary: 'Resolve every open incident of a service at once (after an alert storm). Destructive: asks to confirm.',
-    usage: '/incident resolve-all --service NAME [--yes]', examples: ['/incident resolve-all --service checkout', '/incident resolve-all --service checkout --yes'],
+    summary: 'Resolve every open incident of a service at once (after an alert storm). Destructive: asks to confirm, then resolves exactly the incidents it showed.',
+    usage: '/incident resolve-all --service NAME [--expect TOKEN] [--yes]',
+    examples: ['/incident resolve-all --service checkout', '/incident resolve-all --service checkout --expect 12-3f9a0c1b2d --yes'],
     effect: 'destructive', role: 'responder',
     parse: (a) => ({ service: flagString(a.flags, 'service') ?? a.positional[0] ?? '' }),
     args: resolveAllArgs,
     async preview(input) {
       const { service, open } = await openIncidentsOf(input.service);
-      if (open.length === 0) return `${service.name} has no open incidents; nothing would change.`;
+      const expect = fingerprint(open);
+      if (open.length === 0) return { text: `${service.name} has no open incidents; nothing would change.`, expect };
       const list = open.slice(0, 10).map((i) => `#${i.number} ${i.title}`).join(', ');
-      return `This would resolve ${open.length} open incident(s) of ${service.name}: ${list}${open.length > 10 ? ', …' : ''}.`;
+      return { text: `This would resolve ${open.length} open incident(s) of ${service.name}: ${list}${open.length > 10 ? `, … (${open.length - 10} more)` : ''}.`, expect };
     },
     async run(input, c) {
       const { service, open } = await openIncidentsOf(input.service);
+      // Confirmed from a preview: only if the open incidents are still exactly those it showed.
+      if (typeof c.expect === 'string' && c.expect !== fingerprint(open)) {
+        const shown = /^(\d+)-/.exec(c.expect)?.[1];
+        throw new AppError('confirmation_stale', 409,
+          `The open incidents of ${service.name} changed since the confirmation question${shown ? ` (it showed ${shown}, ${open.length} are open now)` : ''}; nothing was resolved.`);
+      }
       const actor = actorOf(c.principal);
-      const ids = open.map((i) => i.id);
-      const { result: resolved, changes } = await IncidentChanges.run(db, incidentsRepo, () => ctx.clock.now(), durable, async (ch) => {
-        const numbers: number[] = [];
-        for (const id of ids) {
-          const row = await incidentsRepo.findIncidentById(ch.tx, id);
-          if (row && (await ch.resolve(row, actor, c.via))) numbers.push(row.number);
+      const resolved: number[] = [];
+      // Resolves exactly the incidents listed above (ones opened since are left alone), a batch per transaction.
+      try {
+        for (let i = 0; i < open.length; i += RESOLVE_ALL_BATCH) {
+          const batch = open.slice(i, i + RESOLVE_ALL_BATCH);
+          const { result, changes } = await IncidentChanges.run(db, incidentsRepo, () => ctx.clock.now(), durable, async (ch) => {
+            const numbers: number[] = [];
+            for (const { id } of batch) {
+              const row = await incidentsRepo.findIncidentById(ch.tx, id);
+              if (row && (await ch.resolve(row, actor, c.via))) numbers.push(Number(row.number));
+            }
+            return numbers;
+          }, escalation.hooks);
+          changes.publish(ctx.bus);
+          resolved.push(...result);
         }
-        return numbers;
-      }, escalation.hooks);
-      changes.publish(ctx.bus);
+      } catch (error) {
+        if (resolved.length === 0) throw error;
+        throw new AppError('resolve_all_incomplete', 500, `resolved ${resolved.length} of ${open.length} incident(s) of ${service.name}, then failed: ${(error as Error).message}. Run it again for the rest.`);
+      }
+      const meanwhile = open.length - resolved.length;
+      const shown = resolved.slice(0, 20).map((n) => `#${n}`).join(', ') + (resolved.length > 20 ? ` and ${resolved.length - 20} more` : '');
       return {
-        text: resolved.length ? `${actor.name} resolved ${resolved.length} incident(s) of ${service.name}: ${resolved.map((n) => `#${n}`).join(', ')}.` : `${service.name} had no open incidents.`,
-        visibility: 'channel', data: { service: service.name, resolved },
+        text: resolved.length
+          ? `${actor.name} resolved ${resolved.length} incident(s) of ${service.name}: ${shown}.${meanwhile > 0 ? ` ${meanwhile} were resolved meanwhile by others.` : ''}`
+          : `${service.name} had no open incidents.`,
+        visibility: 'channel', data: { service: service.name, resolved, resolved_count: resolved.length, already_resolved: meanwhile },
       };
     },
   };

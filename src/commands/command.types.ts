@@ -18,6 +18,19 @@ export interface CommandContext {
   /** Where it came from, for the timeline (`chat`, `cli`, `api`, `slack`). */
   via: string;
   now: Date;
+  /**
+   * For a confirmed destructive command: the `--expect TOKEN` its line carries, the fingerprint its
+   * preview gave of what it showed (null when the caller confirmed without one). run() compares it with
+   * the data as it is now and throws AppError `confirmation_stale` when they differ.
+   */
+  expect?: string | null;
+}
+
+/** What a destructive command would do, and optionally a fingerprint of it (see CommandDefinition.preview). */
+export interface CommandPreview {
+  text: string;
+  /** A short token for what the preview showed (e.g. a count and a hash of the ids); the re-run line carries it as `--expect`. */
+  expect?: string;
 }
 
 export interface CommandResult {
@@ -50,8 +63,13 @@ export interface CommandDefinition<S extends z.ZodType = z.ZodType> {
   /** Flags that never take a value (`--share`), so the next word stays positional. `--yes` always is one. */
   booleanFlags?: string[];
   args: S;
-  /** For destructive commands: what would happen (shown when the caller has not confirmed yet). */
-  preview?(input: z.output<S>, ctx: CommandContext): Promise<string>;
+  /**
+   * For destructive commands: what would happen (shown when the caller has not confirmed yet). When what
+   * it shows can change before the caller confirms (new incidents arriving), it returns an `expect`
+   * fingerprint: the line it asks to re-run carries `--expect TOKEN`, so the confirmation is of exactly
+   * what was shown, with nothing stored between the two calls.
+   */
+  preview?(input: z.output<S>, ctx: CommandContext): Promise<string | CommandPreview>;
   /** Destructive commands ask to confirm: the caller re-runs with --yes (chat) or confirm: true (API). */
   run(input: z.output<S>, ctx: CommandContext): Promise<CommandResult>;
 }

@@ -187,16 +187,80 @@ for (const dialect of DIALECTS) {
       const viewer = await run('/incident resolve-all --service storm --yes', 'viewer');
       assert.equal(viewer.statusCode, 403, 'confirmation does not bypass the role');
 
-      const yes = await run('/incident resolve-all --service storm --yes');
+      // The question names the exact line that confirms it: what was shown, fingerprinted.
+      const line = ask.json().error.details.data.line as string;
+      assert.match(line, /^\/incident resolve-all --service storm --expect 2-[0-9a-f]{10} --yes$/);
+      assert.ok(ask.json().error.message.includes(line));
+      const yes = await run(line);
       assert.equal(yes.statusCode, 200, yes.body);
       assert.deepEqual(yes.json().data.resolved.toSorted(), [a, b].toSorted());
+      assert.match(yes.json().text, /resolved 2 incident\(s\) of storm/);
       assert.equal(await status(a), 'resolved');
       assert.equal(await status(b), 'resolved');
 
+      // Without a fingerprint (scripts that never asked), --yes and confirm: true resolve what is open when it runs.
       const c = await openIncident('Storm three', 'storm');
       const api = await run('/incident resolve-all --service storm', 'responder', { confirm: true });
       assert.equal(api.statusCode, 200, api.body);
       assert.equal(await status(c), 'resolved');
+    });
+
+    test('/incident resolve-all resolves only what its question showed: a change in between is refused (confirmation_stale), and nothing runs', async () => {
+      await t.features.services.create({ name: 'surge', description: 'surge' });
+      const a = await openIncident('Surge one', 'surge');
+      const b = await openIncident('Surge two', 'surge');
+      const ask = await run('/incident resolve-all --service surge');
+      assert.equal(ask.json().error.code, 'confirmation_required');
+      const shown = ask.json().error.details.data.line as string;
+
+      // A new incident arrives between the question and the answer.
+      const late = await openIncident('Surge three, after the question', 'surge');
+      const stale = await run(shown);
+      assert.equal(stale.statusCode, 409, stale.body);
+      assert.equal(stale.json().error.code, 'confirmation_stale');
+      assert.match(stale.json().error.message, /it showed 2, 3 are open now\); nothing was resolved/);
+      assert.match(stale.json().error.message, /This would resolve 3 open incident\(s\) of surge/);
+      for (const n of [a, b, late]) assert.equal(await status(n), 'triggered', `#${n} untouched`);
+      // The same through the API's confirm flag.
+      const staleApi = await run(shown.replace(/ --yes$/, ''), 'responder', { confirm: true });
+      assert.equal(staleApi.json().error.code, 'confirmation_stale');
+
+      // One resolved elsewhere also changes the set.
+      const again = stale.json().error.details.data.line as string;
+      assert.notEqual(again, shown);
+      assert.equal((await run(`/resolve ${b}`)).statusCode, 200);
+      const stale2 = await run(again);
+      assert.equal(stale2.json().error.code, 'confirmation_stale');
+      assert.equal(await status(a), 'triggered');
+
+      const confirmed = await run(stale2.json().error.details.data.line);
+      assert.equal(confirmed.statusCode, 200, confirmed.body);
+      assert.deepEqual(confirmed.json().data.resolved.toSorted((x: number, y: number) => x - y), [a, late]);
+      assert.equal(await status(late), 'resolved');
+      // A fingerprint that matches nothing (typed by hand) is refused too.
+      const bogus = await run('/incident resolve-all --service surge --expect 0-0000000000 --yes');
+      assert.equal(bogus.statusCode, 409);
+      assert.equal(bogus.json().error.code, 'confirmation_stale');
+    });
+
+    test('/incident resolve-all pages through every open incident: more than a thousand are all resolved, and the reply counts them', async () => {
+      await t.features.services.create({ name: 'flood', description: 'flood' });
+      const actor = { type: 'system' as const, id: null, name: 'test' };
+      const total = 1003;
+      for (let i = 0; i < total; i += 25) {
+        await Promise.all(Array.from({ length: Math.min(25, total - i) }, (_, k) => t.features.incidents.create({ title: `Flood ${i + k}`, serviceName: 'flood', urgency: 'low' }, actor)));
+      }
+      const ask = await run('/incident resolve-all --service flood');
+      assert.match(ask.json().error.message, /would resolve 1003 open incident\(s\) of flood/);
+      assert.match(ask.json().error.details.data.line, /--expect 1003-/);
+      const done = await run(ask.json().error.details.data.line);
+      assert.equal(done.statusCode, 200, done.body);
+      assert.equal(done.json().data.resolved_count, total);
+      assert.equal(new Set(done.json().data.resolved).size, total);
+      assert.match(done.json().text, /resolved 1003 incident\(s\) of flood: .* and 983 more\./);
+      const open = await t.handle.db.selectFrom('incidents').innerJoin('services', 'services.id', 'incidents.service_id')
+        .select('incidents.id').where('services.name', '=', 'flood').where('incidents.status', '!=', 'resolved').execute();
+      assert.deepEqual(open, []);
     });
 
     test('/page @user pages them (the timeline says who, and via); unknown users are named', async () => {

@@ -1,7 +1,7 @@
 import { AppError } from '../errors.ts';
 import { roleAtLeast } from '../users/roles.ts';
 import type { Principal } from '../users/users.service.ts';
-import type { CommandContext, CommandDefinition, CommandRegistry, CommandResult } from './command.types.ts';
+import type { CommandContext, CommandDefinition, CommandPreview, CommandRegistry, CommandResult } from './command.types.ts';
 import { distance, parseArgs, type Token, tokenize } from './tokenize.ts';
 
 /** Refusals that come from how the command was written: the reply repeats the usage. */
@@ -25,6 +25,20 @@ export function usageOf(d: CommandDefinition): string {
   if (d.aliases?.length) lines.push(`Aliases: ${d.aliases.map((a) => `/${a}`).join(', ')}`);
   if (d.examples.length) lines.push('Examples:', ...d.examples.map((e) => `  \`${e}\``));
   return lines.join('\n');
+}
+
+/** `--expect X`, `--expect=X` and `--yes` (unquoted words, as the tokenizer reads flags), taken out of a line before it is re-asked. */
+const CONFIRM_FLAGS = /(^|\s)(--expect(?:=|\s+)\S+|--yes)(?=\s|$)/gi;
+
+/**
+ * The answer to an unconfirmed (or stale) destructive command: what it would do, and the exact line to
+ * confirm it with (carrying the preview's fingerprint, when it gave one).
+ */
+function askToConfirm(code: 'confirmation_required' | 'confirmation_stale', lead: string, line: string, preview: string | CommandPreview): CommandResult {
+  const { text, expect } = typeof preview === 'string' ? { text: preview, expect: undefined } : preview;
+  const again = `${line.replace(CONFIRM_FLAGS, '').trim()}${expect ? ` --expect ${expect}` : ''} --yes`;
+  return failure(code, 409, `${lead}${text}\nThis cannot be undone. To go ahead, run it again with \`--yes\`: \`${again}\` (API: this line with \`"confirm": true\`).`,
+    { confirmation_required: true, line: again, ...(expect ? { expect } : {}) });
 }
 
 function formatIssues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
@@ -108,6 +122,12 @@ export function createCommandRegistry(): CommandRegistry & { get(name: string): 
       const args = parseArgs(tokens.slice(found.used), ['yes', ...(def.booleanFlags ?? [])]);
       const confirmed = options.confirmed === true || args.flags.yes === true;
       delete args.flags.yes;
+      let expect: string | null = null;
+      if (def.effect === 'destructive' && 'expect' in args.flags) {
+        if (typeof args.flags.expect !== 'string') return failure('invalid_arguments', 400, `--expect takes the token the confirmation question gave\n\n${usageOf(def)}`);
+        expect = args.flags.expect;
+        delete args.flags.expect;
+      }
       let input: unknown;
       try {
         const parsed = def.args.safeParse(def.parse(args));
@@ -117,15 +137,16 @@ export function createCommandRegistry(): CommandRegistry & { get(name: string): 
         if (error instanceof AppError && error.status < 500) return failure(error.code, error.status, `${error.message}\n\n${usageOf(def)}`);
         throw error;
       }
-      const context: CommandContext = { ...ctx };
+      const context: CommandContext = { ...ctx, expect };
       try {
-        if (def.effect === 'destructive' && !confirmed) {
-          const what = await def.preview!(input, context);
-          return failure('confirmation_required', 409, `${what}\nThis cannot be undone. To go ahead, run it again with \`--yes\`: \`${text} --yes\` (API: \`"confirm": true\`).`,
-            { confirmation_required: true });
-        }
+        if (def.effect === 'destructive' && !confirmed) return askToConfirm('confirmation_required', '', text, await def.preview!(input, context));
         return await def.run(input, context);
       } catch (error) {
+        // What the preview showed has changed: nothing ran; ask again with what is there now.
+        if (error instanceof AppError && error.code === 'confirmation_stale' && def.preview) {
+          const now = await def.preview(input, { ...context, expect: null }).catch(() => null);
+          if (now !== null) return askToConfirm('confirmation_stale', `${error.message}\n`, text, now);
+        }
         // The services' refusals (not found, already resolved, data source down) are replies, not crashes.
         if (error instanceof AppError) {
           const usage = USAGE_CODES.has(error.code) ? `\n\n${usageOf(def)}` : '';
