@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, errorText } from '../api.ts';
 import { chatApi } from './chatApi.ts';
+import { createMessageStore } from './messageStore.ts';
 import { subscribeChannel } from './socket.ts';
 import type { Channel, ChannelSummary, ChatMessage, Member, ServerFrame } from './types.ts';
 
@@ -22,12 +23,8 @@ export interface ChannelState {
   missing: boolean;
   loading: boolean;
   loadOlder: () => Promise<void>;
-  /** Adds what a POST answered at once (the socket brings it too; ids dedupe). */
+  /** Adds what a POST answered at once (the socket brings it too; ids dedupe); it does not move the resume cursor. */
   accept: (message: ChatMessage | null | undefined, reply?: ChatMessage | null) => void;
-}
-
-function bySeq(a: ChatMessage, b: ChatMessage): number {
-  return a.seq - b.seq;
 }
 
 /** The seq of the first unread message: `unread` counts live messages by others, newest backwards. */
@@ -46,7 +43,8 @@ function firstUnread(messages: ChatMessage[], unread: number, myId: string | nul
  * One channel, live: the latest page over REST, then the WebSocket from the highest version loaded. The
  * server replays every change after that version on each (re)subscribe, in version order, so a reconnect
  * skips nothing; ids dedupe what arrives twice (the POST's answer and its frame, a replay overlap). If the
- * replay falls short of the cursor the server announced, the rest comes over REST.
+ * replay falls short of the cursor the server announced, the rest comes over REST. Only that ordered
+ * stream moves the cursor (messageStore.ts), never a POST's answer.
  */
 /** Meant to be remounted (keyed) when `name` changes from one channel to another. */
 export function useChannel(name: string | null, myId: string | null = null): ChannelState {
@@ -61,34 +59,17 @@ export function useChannel(name: string | null, myId: string | null = null): Cha
   const [missing, setMissing] = useState(false);
   const [loading, setLoading] = useState(true);
 
-  const byId = useRef(new Map<string, ChatMessage>());
-  /**
-   * The highest version seen (every create, edit and deletion gets the channel's next version, and the
-   * server sends changes in version order): the socket resumes after it, REST fills from it.
-   */
-  const cursor = useRef(0);
-  /** The oldest seq shown: changes to older messages wait until "Load older" fetches them. */
-  const oldest = useRef(0);
+  /** What is shown, and the version the socket resumes after and REST fills from (see messageStore.ts). */
+  const store = useRef(createMessageStore());
   const filling = useRef(false);
   const readSent = useRef(0);
   const active = useRef(0);
 
-  const publish = useCallback(() => setMessages([...byId.current.values()].toSorted(bySeq)), []);
+  const publish = useCallback(() => setMessages(store.current.list()), []);
 
+  /** Changes from the ordered stream (socket frames, REST fills): these move the cursor. */
   const merge = useCallback((incoming: ChatMessage[]) => {
-    let changed = false;
-    for (const message of incoming) {
-      if (!message || typeof message.id !== 'string' || typeof message.seq !== 'number') continue;
-      const version = typeof message.version_seq === 'number' ? message.version_seq : message.seq;
-      if (version > cursor.current) cursor.current = version;
-      const known = byId.current.get(message.id);
-      if (!known && message.seq < oldest.current) continue;
-      if (known && typeof known.version_seq === 'number' && known.version_seq > version) continue;
-      if (known && known.edited_at === message.edited_at && known.deleted_at === message.deleted_at && known.text === message.text) continue;
-      byId.current.set(message.id, message);
-      changed = true;
-    }
-    if (changed) publish();
+    if (store.current.changes(incoming)) publish();
   }, [publish]);
 
   const fill = useCallback(async (channelName: string, generation: number) => {
@@ -96,7 +77,7 @@ export function useChannel(name: string | null, myId: string | null = null): Cha
     filling.current = true;
     try {
       for (;;) {
-        const page = await chatApi.messages(channelName, { after_seq: cursor.current, limit: FILL_PAGE });
+        const page = await chatApi.messages(channelName, { after_seq: store.current.cursor, limit: FILL_PAGE });
         if (generation !== active.current) return;
         merge(page.messages);
         if (!page.has_more || page.messages.length === 0) break;
@@ -111,9 +92,7 @@ export function useChannel(name: string | null, myId: string | null = null): Cha
   useEffect(() => {
     if (!name) return;
     const generation = ++active.current;
-    byId.current = new Map();
-    cursor.current = 0;
-    oldest.current = 0;
+    store.current = createMessageStore();
     readSent.current = 0;
     let unsubscribe: (() => void) | null = null;
     let checkTimer: ReturnType<typeof setTimeout> | undefined;
@@ -138,7 +117,7 @@ export function useChannel(name: string | null, myId: string | null = null): Cha
           // The server replays what was missed; if that falls short, fetch the rest.
           clearTimeout(checkTimer);
           checkTimer = setTimeout(() => {
-            if (generation === active.current && cursor.current < frame.last_seq) void fill(name, generation);
+            if (generation === active.current && store.current.cursor < frame.last_seq) void fill(name, generation);
           }, 700);
           break;
         case 'error':
@@ -157,11 +136,10 @@ export function useChannel(name: string | null, myId: string | null = null): Cha
         setSummary(detail.summary ?? null);
         setMembers(detail.members_online ?? []);
         setFirstUnreadSeq(firstUnread(page.messages, detail.channel.unread, myId));
-        oldest.current = page.messages[0]?.seq ?? 0;
         setHasOlder(page.has_more);
-        merge(page.messages);
+        if (store.current.open(page.messages)) publish();
         setLoading(false);
-        unsubscribe = subscribeChannel(name, () => cursor.current, onFrame);
+        unsubscribe = subscribeChannel(name, () => store.current.cursor, onFrame);
       } catch (failure) {
         if (generation !== active.current) return;
         setLoading(false);
@@ -176,7 +154,7 @@ export function useChannel(name: string | null, myId: string | null = null): Cha
       clearTimeout(checkTimer);
       unsubscribe?.();
     };
-  }, [name, myId, merge, fill]);
+  }, [name, myId, merge, fill, publish]);
 
   // Tell the server how far this user has read, while the page is visible.
   const highest = messages.length > 0 ? messages[messages.length - 1].seq : 0;
@@ -208,18 +186,16 @@ export function useChannel(name: string | null, myId: string | null = null): Cha
     const page = await chatApi.messages(name, { before_seq: first, limit: PAGE });
     if (generation !== active.current) return;
     // Older pages do not move the cursor: they are positions, not changes.
-    for (const message of page.messages) {
-      if (!byId.current.has(message.id)) byId.current.set(message.id, message);
-    }
-    oldest.current = Math.min(oldest.current || Number.MAX_SAFE_INTEGER, page.messages[0]?.seq ?? oldest.current);
+    store.current.older(page.messages);
     publish();
     setHasOlder(page.has_more);
   }, [name, messages, publish]);
 
   const accept = useCallback((message: ChatMessage | null | undefined, reply?: ChatMessage | null) => {
-    if (message && typeof message.seq === 'number' && message.seq > 0) merge([message]);
+    // Shown at once, but the cursor waits for its frame: others' messages before it may still be on their way.
+    if (message && store.current.posted(message)) publish();
     if (reply) setEphemeral((list) => (list.some((m) => m.id === reply.id) ? list : [...list, { ...reply, created_at: reply.created_at ?? new Date().toISOString() }]));
-  }, [merge]);
+  }, [publish]);
 
   return { channel, messages, ephemeral, summary, members, hasOlder, firstUnreadSeq, error, missing, loading, loadOlder, accept };
 }
