@@ -64,6 +64,8 @@ export const chatMigration: Migration = {
       .addColumn('uploaded_by', 'text')
       .addColumn('created_at', 'text', (c) => c.notNull())
       .execute();
+    // The unattached-file sweep (chat.files-gc.ts) looks only at files older than its cut-off.
+    await db.schema.createIndex('chat_files_created_idx').on('chat_files').column('created_at').execute();
     await db.schema
       .createTable('chat_reads')
       .addColumn('channel_id', 'text', (c) => c.notNull().references('chat_channels.id').onDelete('cascade'))
