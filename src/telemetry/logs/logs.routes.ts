@@ -1,6 +1,7 @@
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { authorOf } from '../../chat/chat.service.ts';
 import type { ChatService } from '../../chat/chat.types.ts';
 import type { Clock } from '../../clock.ts';
 import { AppError } from '../../errors.ts';
@@ -9,13 +10,17 @@ import { roleAtLeast } from '../../users/roles.ts';
 import type { UsersService } from '../../users/users.service.ts';
 import type { LogIngest } from './log.ingest.ts';
 import { decodeJsonLines, decodeLokiJson, decodeLokiProtobuf } from './log.formats.ts';
-import { DEFAULT_LIMIT, type LogStoreImpl, MAX_LIMIT } from './log.store.ts';
+import { DEFAULT_LIMIT, type LogStoreImpl, MAX_LIMIT, type TailCatchUp } from './log.store.ts';
 import { parseLogQuery } from './log.query.ts';
 import type { LogLine } from './log.types.ts';
 
 const INGEST_BODY_LIMIT = 16 * 1024 * 1024;
 const TAIL_POLL_MS = 1000;
 const TAIL_BATCH = 500;
+/** A resuming tail replays at most this many missed lines (the newest), then a `gap` event says older ones were left out. */
+export const TAIL_CATCH_UP = 1000;
+/** Each tail polls the store every second: a person (or token) may hold this many at once. */
+export const MAX_TAILS_PER_PRINCIPAL = 5;
 const KEEPALIVE_MS = 20_000;
 const DEFAULT_RANGE_MS = 60 * 60_000;
 /** The dashboard link shows this much either side of a line. */
@@ -60,6 +65,21 @@ export function dashboardUrl(line: LogLine): string | null {
 
 const present = (l: LogLine): LogLineOut => ({ id: l.id, time: l.time, host: l.host, app: l.app, service: l.service, severity: l.severity, message: l.message, dashboard_url: dashboardUrl(l) });
 
+/**
+ * Where a tail resumes: the Last-Event-ID the browser's EventSource sends when it reconnects by itself (the seq in
+ * the stream's last `id:`), else `?after_seq=` (a client reconnecting by hand); undefined starts at the newest line.
+ */
+function resumePoint(header: string | string[] | undefined, afterSeq: number | undefined): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (value === undefined || value === '') return afterSeq;
+  if (!/^\d{1,15}$/.test(value)) throw new AppError('bad_last_event_id', 400, 'Last-Event-ID must be the id of an event this stream sent (a line seq)');
+  return Number(value);
+}
+
+const linesEvent = (seq: number, lines: LogLine[]) => `id: ${seq}\nevent: lines\ndata: ${JSON.stringify({ lines: lines.map(present) })}\n\n`;
+const gapEvent = (skipped: NonNullable<TailCatchUp['skipped']>) =>
+  `event: gap\ndata: ${JSON.stringify({ after_seq: skipped.afterSeq, before_seq: skipped.beforeSeq, max_lines: TAIL_CATCH_UP })}\n\n`;
+
 export interface LogsRouteDeps {
   store: LogStoreImpl;
   ingest: LogIngest;
@@ -78,6 +98,8 @@ export function registerLogsApi(app: FastifyInstance, routes: RegisteredRoute[],
   app.addHook('preClose', async () => {
     for (const end of open) end();
   });
+  /** Open tails per user (or per token without a user). */
+  const tails = new Map<string, number>();
 
   const range = (q: { from?: string; to?: string }) => {
     const now = clock.now();
@@ -107,40 +129,75 @@ export function registerLogsApi(app: FastifyInstance, routes: RegisteredRoute[],
 
   apiRoute(app, routes, {
     method: 'GET', url: '/api/v1/logs/tail', auth: 'viewer', tags: ['logs', 'live'],
-    summary: 'Live tail as text/event-stream: `lines` events with new matching lines (time filters do not apply).',
-    query: z.object({ q: z.string().max(2000).default('') }),
-    handler: async ({ query, request, reply }) => {
+    summary: 'Live tail as text/event-stream: `lines` events (id: the seq read up to) with new matching lines (time filters do not apply). '
+      + `A reconnect with Last-Event-ID (or ?after_seq=) first replays what was missed, at most ${TAIL_CATCH_UP} lines, then a \`gap\` event if more were; `
+      + `at most ${MAX_TAILS_PER_PRINCIPAL} tails per user (429 too_many_tails).`,
+    query: z.object({
+      q: z.string().max(2000).default(''),
+      after_seq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('resume after this line seq (a Last-Event-ID header wins)'),
+    }),
+    handler: async ({ query, request, reply, principal }) => {
       parseLogQuery(query.q); // a bad query answers 400 before the stream starts
-      let seq = await store.newestSeq();
+      const resume = resumePoint(request.headers['last-event-id'], query.after_seq);
+      const who = principal?.userId ?? principal?.id ?? '';
+      const held = tails.get(who) ?? 0;
+      if (held >= MAX_TAILS_PER_PRINCIPAL) {
+        throw new AppError('too_many_tails', 429, `at most ${MAX_TAILS_PER_PRINCIPAL} live tails may be open at once; close one (another tab?) first`);
+      }
+      // Counted before the first await, so concurrent requests cannot all pass the check.
+      tails.set(who, held + 1);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        const n = (tails.get(who) ?? 1) - 1;
+        if (n > 0) tails.set(who, n);
+        else tails.delete(who);
+      };
+      let start: TailCatchUp;
+      try {
+        start = resume === undefined
+          ? { lines: [], seq: await store.newestSeq(), more: false, skipped: null }
+          : await store.tailCatchUp(query.q, resume, TAIL_CATCH_UP);
+      } catch (error) {
+        release();
+        throw error;
+      }
+      let seq = start.seq;
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no',
       });
-      res.write('retry: 2000\n: connected\n\n');
+      // The id from the start: a reconnect before the first line still resumes here rather than at "now".
+      res.write(`retry: 2000\nid: ${seq}\n: connected\n\n`);
+      if (start.skipped) res.write(gapEvent(start.skipped));
+      if (start.lines.length > 0) res.write(linesEvent(seq, start.lines));
       let closed = false;
       let timer: NodeJS.Timeout | undefined;
       const poll = async () => {
         try {
           for (;;) {
-            const lines = await store.searchAfter(query.q, seq, TAIL_BATCH);
-            if (closed || lines.length === 0) break;
-            seq = lines.at(-1)!.seq;
-            res.write(`event: lines\ndata: ${JSON.stringify({ lines: lines.map(present) })}\n\n`);
-            if (lines.length < TAIL_BATCH) break;
+            const slice = await store.tailAfter(query.q, seq, TAIL_BATCH);
+            if (closed) break;
+            if (slice.lines.length > 0) res.write(linesEvent(slice.seq, slice.lines));
+            seq = slice.seq;
+            if (!slice.more) break;
           }
         } catch (error) {
-          res.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
+          if (!closed) res.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
         }
         if (!closed) timer = setTimeout(() => void poll(), TAIL_POLL_MS);
       };
       timer = setTimeout(() => void poll(), TAIL_POLL_MS);
-      const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+      // An id without data moves the client's Last-Event-ID past lines read without a match.
+      const keepalive = setInterval(() => res.write(`id: ${seq}\n: keepalive\n\n`), KEEPALIVE_MS);
       const close = () => {
         closed = true;
         clearTimeout(timer);
         clearInterval(keepalive);
         open.delete(end);
+        release();
       };
       const end = () => {
         close();
@@ -148,7 +205,10 @@ export function registerLogsApi(app: FastifyInstance, routes: RegisteredRoute[],
       };
       open.add(end);
       request.raw.on('close', close);
+      res.on('close', close);
       res.on('error', close);
+      // The client may have gone while the catch-up was read.
+      if (res.destroyed || request.raw.socket.destroyed) close();
     },
   });
 
@@ -161,6 +221,7 @@ export function registerLogsApi(app: FastifyInstance, routes: RegisteredRoute[],
     }),
     response: z.object({ message_id: z.string(), channel: z.string(), lines: z.number(), url: z.string() }),
     handler: async ({ body, principal }) => {
+      if (!principal) throw new AppError('authentication_required', 401, 'sign in or send an API token');
       const chat = deps.chat();
       if (!chat) throw new AppError('chat_unavailable', 503, 'the war room is not available');
       const { from, to } = range(body);
@@ -179,7 +240,8 @@ export function registerLogsApi(app: FastifyInstance, routes: RegisteredRoute[],
       const text = `${title}\n${block ? `\`\`\`\n${block}\`\`\`\n` : ''}${url}`;
       const message = await chat.post({
         channel: body.channel,
-        author: { type: 'user', id: principal?.userId ?? null, name: principal?.name ?? 'Firewatch' },
+        // A token without a user posts as an integration, like the chat routes: never as a user with no id.
+        author: authorOf(principal),
         text,
       });
       return { message_id: message.id, channel: message.channel, lines: result.lines.length, url };

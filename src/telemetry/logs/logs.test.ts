@@ -221,6 +221,17 @@ for (const dialect of DIALECTS) {
         assert.match(posted[0].text, /^Log search `"connection refused"` .*: 2 lines\n```\n/);
         assert.match(posted[0].text, /db-1 postgres warning: connection refused by pg_hba/);
         assert.match(posted[0].text, /http:\/\/firewatch\.test\/logs\?q=%22connection\+refused%22/);
+        // A token without a user posts as that integration (as in the chat routes), never as a user with no id.
+        const token = await t.features.users.principalFromToken(t.tokens.responder);
+        assert.deepEqual(posted[0].author, { type: 'integration', id: token!.id, name: 'token:test-responder' });
+        // A user's token posts as the user.
+        const user = await t.features.users.createUser({ email: 'sharer@example.test', name: 'Sam Sharer', role: 'responder' });
+        const own = await t.features.users.createToken({ name: 'sam-cli', role: 'responder', userEmail: 'sharer@example.test' });
+        const byUser = await t.app.inject({
+          method: 'POST', url: '/api/v1/logs/share', headers: { authorization: `Bearer ${own.token}` }, payload: { q: 'refused', from: at(-60), to: at(60), channel: 'inc-42' },
+        });
+        assert.equal(byUser.statusCode, 200, byUser.body);
+        assert.deepEqual(posted[1].author, { type: 'user', id: user.id, name: 'Sam Sharer' });
         const viewer = await t.app.inject({ method: 'POST', url: '/api/v1/logs/share', headers: t.auth('viewer'), payload: { q: 'x', channel: 'inc-42' } });
         assert.equal(viewer.statusCode, 403);
       } finally {

@@ -24,6 +24,8 @@ const RANGES = [
   { value: 'now-7d', label: 'Last 7 days' },
 ];
 const TAIL_KEEP = 500;
+/** The server's limit (logs.routes.ts MAX_TAILS_PER_PRINCIPAL), named when it refuses a tail. */
+const MAX_TAILS = 5;
 
 /** Only our own relative paths become links (the server builds them; anything else stays text). */
 const safeDashboard = (url: string | null) => (url && /^\/services\/[^/]+\/dashboard\?/.test(url) ? url : null);
@@ -49,14 +51,22 @@ export function LogsPage() {
   const [draftFrom, setDraftFrom] = useState(from);
   const [tailing, setTailing] = useState(false);
   const [tail, setTail] = useState<LogLineView[]>([]);
+  /** Set by "Resume" after the tail stopped: reconnect after the last line shown (`after_seq`), for this search only. */
+  const [resume, setResume] = useState<{ q: string; seq: string } | null>(null);
+  const [tailError, setTailError] = useState<string | null>(null);
+  const [tailStopped, setTailStopped] = useState(false);
+  const [tailGap, setTailGap] = useState<string | null>(null);
   const [seen, setSeen] = useState(`${q}|${from}`);
   if (seen !== `${q}|${from}`) {
     setSeen(`${q}|${from}`);
     setDraft(q);
     setDraftFrom(from);
     setTail([]);
+    setResume(null);
+    setTailGap(null);
   }
-  const [tailError, setTailError] = useState<string | null>(null);
+  /** The seq of the last `lines` event (its id), for a manual resume. */
+  const lastSeq = useRef<string | null>(null);
   const [channel, setChannel] = useState('');
   const [shared, setShared] = useState<string | null>(null);
   const share = useAction();
@@ -69,19 +79,43 @@ export function LogsPage() {
 
   useEffect(() => {
     if (!tailing) return;
-    const es = new EventSource(`/api/v1/logs/tail?${new URLSearchParams({ q })}`, { withCredentials: true });
+    const tailParams = new URLSearchParams({ q });
+    if (resume && resume.q === q && resume.seq) tailParams.set('after_seq', resume.seq);
+    else lastSeq.current = null; // a new search's tail starts at the newest line
+    // On its own reconnects the browser sends Last-Event-ID (the id of the last event): the server then sends
+    // the lines matched meanwhile first (the newest ones, with a `gap` event if there were too many).
+    const es = new EventSource(`/api/v1/logs/tail?${tailParams.toString()}`, { withCredentials: true });
     source.current = es;
     es.addEventListener('lines', (event) => {
-      const data = JSON.parse((event as MessageEvent<string>).data) as { lines: LogLineView[] };
+      const message = event as MessageEvent<string>;
+      if (message.lastEventId) lastSeq.current = message.lastEventId;
+      const data = JSON.parse(message.data) as { lines: LogLineView[] };
       setTail((previous) => [...data.lines.toReversed(), ...previous].slice(0, TAIL_KEEP));
     });
-    es.addEventListener('error', () => setTailError('The live tail lost its connection; it reconnects by itself.'));
-    es.addEventListener('open', () => setTailError(null));
+    es.addEventListener('gap', (event) => {
+      const data = JSON.parse((event as MessageEvent<string>).data) as { max_lines: number };
+      setTailGap(`Lines were left out while the live tail was disconnected (only the newest ${data.max_lines} are replayed); search the time range to see them all.`);
+    });
+    es.addEventListener('error', (event) => {
+      // The server's own `error` event (reading lines failed) carries data; a lost connection does not.
+      if (event instanceof MessageEvent && typeof event.data === 'string') {
+        setTailError(`The live tail could not read lines: ${(JSON.parse(event.data) as { message: string }).message}`);
+      } else if (es.readyState === EventSource.CLOSED) {
+        setTailStopped(true);
+        setTailError(`The live tail stopped: the server refused it (at most ${MAX_TAILS} live tails at once; close one in another tab) or the session ended.`);
+      } else {
+        setTailError('The live tail lost its connection; it reconnects by itself and then sends the lines it missed.');
+      }
+    });
+    es.addEventListener('open', () => {
+      setTailError(null);
+      setTailStopped(false);
+    });
     return () => {
       es.close();
       source.current = null;
     };
-  }, [tailing, q]);
+  }, [tailing, q, resume]);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -122,12 +156,28 @@ export function LogsPage() {
           <input type="checkbox" checked={tailing} onChange={(e) => {
             setTail([]);
             setTailError(null);
+            setTailStopped(false);
+            setTailGap(null);
+            setResume(null);
+            lastSeq.current = null;
             setTailing(e.target.checked);
           }} />
         </label>
       </form>
       {result.error && !tailing && <p className="error" role="alert">{result.error}</p>}
-      {tailError && tailing && <p className="muted" role="status">{tailError}</p>}
+      {tailError && tailing && (
+        <p className="muted" role="status">
+          {tailError}
+          {tailStopped && (
+            <> <button type="button" className="button" onClick={() => {
+              setTailStopped(false);
+              setTailError(null);
+              setResume({ q, seq: lastSeq.current ?? '' });
+            }}>Resume</button></>
+          )}
+        </p>
+      )}
+      {tailGap && tailing && <p className="muted" role="status">{tailGap}</p>}
       {tailing ? (
         <p className="muted small" role="status">Showing new lines matching the search as they arrive (newest first, last {TAIL_KEEP}).</p>
       ) : result.data ? (
