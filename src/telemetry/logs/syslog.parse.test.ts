@@ -43,6 +43,13 @@ describe('syslog parsing', () => {
     assert.equal(new Date(parseSyslog('<13>Mar  1 2024 10:00:00 h app: x', null, NOW).time).getFullYear(), 2024);
   });
 
+  test('an impossible date (Feb 30) is not rolled into March', () => {
+    const m = parseSyslog('<13>Feb 30 2026 10:00:00 h a: feb30', null, NOW);
+    assert.ok(!m.time.startsWith('2026-03'), m.time);
+    assert.match(m.message, /feb30/);
+    assert.ok(new Date(parseSyslog('<13>Feb 29 2024 10:00:00 h a: leap', null, NOW).time).getMonth() === 1, 'a leap day is a real date');
+  });
+
   test('RFC 3164 without a host takes the sender address; rsyslog forward format (RFC 3339)', () => {
     const a = parseSyslog('<13>Nov 21 09:00:00 cron[77]: job done', '192.0.2.1', NOW);
     assert.equal(a.host, '192.0.2.1');

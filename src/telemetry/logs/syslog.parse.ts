@@ -90,7 +90,9 @@ function bsdTime(month: number, day: number, hh: number, mm: number, ss: number,
     y--;
     d = new Date(y, month, day, hh, mm, Math.min(ss, 59));
   }
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+  // `new Date` rolls impossible days over (Feb 30 → Mar 2): such a timestamp is not one.
+  if (Number.isNaN(d.getTime()) || d.getMonth() !== month || d.getDate() !== day) return null;
+  return d.toISOString();
 }
 
 /** Parses one syslog line (framing removed). `peer` is the sender's address, used when the line names no host. */
