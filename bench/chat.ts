@@ -7,6 +7,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { cpuSeconds, NODE_BIN, peakRssMb, ProcessGroup, rssMb } from '../test/e2e/processes.ts';
 import { quantile } from './load.ts';
+import { endProgress, progress, say } from './output.ts';
 
 /**
  * War-room fan-out: BENCH_CHAT_CLIENTS WebSocket clients (default 1,000) subscribed to one channel of a real
@@ -369,23 +370,6 @@ function baselineServer(port: number, token: string): void {
 
 // ---- output ----
 
-const tty = process.stderr.isTTY;
-let lastPlainProgress = 0;
-function progress(line: string, force = false): void {
-  if (tty) {
-    process.stderr.write(`\r\u001b[K${line}`);
-  } else if (force || Date.now() - lastPlainProgress >= 2000) {
-    lastPlainProgress = Date.now();
-    process.stderr.write(`${line}\n`);
-  }
-}
-function endProgress(): void {
-  if (tty) process.stderr.write('\r\u001b[K');
-}
-function say(line: string): void {
-  endProgress();
-  process.stderr.write(`${line}\n`);
-}
 const fmt = (n: number | null, digits = 0) => (n === null || Number.isNaN(n) ? 'n/a' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 
 // ---- the run ----

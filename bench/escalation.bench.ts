@@ -8,6 +8,7 @@ import { openDatabase } from '../src/db/database.ts';
 import { newId } from '../src/ids.ts';
 import { cpuSeconds, findBinary, type FirewatchProcess, peakRssMb, ProcessGroup, type ServiceProcess } from '../test/e2e/processes.ts';
 import { quantile } from './load.ts';
+import { endProgress, progress, say, tty } from './output.ts';
 import { closedLoop, epochMs, openLoop, type PostResult, readEventStream, sleep, startReceiver } from './oncall-load.ts';
 
 /**
@@ -80,19 +81,6 @@ const SECRET_KEY = 'escalation-bench-secret-key-0123456789abcdef';
 
 // ---- output ----
 
-const tty = process.stderr.isTTY;
-let lastPlainProgress = 0;
-function progress(line: string): void {
-  if (tty) process.stderr.write(`\r\u001b[K${line}`);
-  else if (Date.now() - lastPlainProgress >= 2000) {
-    lastPlainProgress = Date.now();
-    process.stderr.write(`${line}\n`);
-  }
-}
-const say = (line: string) => {
-  if (tty) process.stderr.write('\r\u001b[K');
-  process.stderr.write(`${line}\n`);
-};
 const fmt = (n: number | null | undefined, digits = 0) =>
   (n === null || n === undefined || Number.isNaN(n) ? 'n/a' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 const ms = (n: number | null | undefined) => fmt(n, n !== null && n !== undefined && Math.abs(n) < 100 ? 1 : 0);
@@ -628,7 +616,7 @@ async function main(): Promise<void> {
     if (burstPostgres) rows.burstPostgres = await timerBurst(burstPostgres, sideTasks);
     await runTasksBefore(sideTasks, Number.POSITIVE_INFINITY);
   } finally {
-    if (tty) process.stderr.write('\r\u001b[K');
+    endProgress();
     await group.stop();
     await receiver.close();
     for (const s of scratch) await s.destroy().catch(() => {});

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { cpuSeconds, findBinary, type FirewatchProcess, peakRssMb, ProcessGroup, rssMb } from '../test/e2e/processes.ts';
 import { type LoadResult, MIX, type Op, quantile, runLoad, type Target, Workload } from './load.ts';
+import { endProgress, progress, say } from './output.ts';
 
 /**
  * Intake throughput: Firewatch's POST /v2/enqueue (durable: a 2xx means committed) against Alertmanager's
@@ -98,23 +99,6 @@ receivers:
 
 // ---- progress and output ----
 
-const tty = process.stderr.isTTY;
-let lastPlainProgress = 0;
-function progress(line: string, force = false): void {
-  if (tty) {
-    process.stderr.write(`\r\u001b[K${line}`);
-  } else if (force || Date.now() - lastPlainProgress >= 2000) {
-    lastPlainProgress = Date.now();
-    process.stderr.write(`${line}\n`);
-  }
-}
-function endProgress(): void {
-  if (tty) process.stderr.write('\r\u001b[K');
-}
-const say = (line: string) => {
-  endProgress();
-  process.stderr.write(`${line}\n`);
-};
 
 const fmt = (n: number | null, digits = 0) => (n === null || Number.isNaN(n) ? 'n/a' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 const rate = (r: LoadResult) => (r.ok * 1000) / r.elapsedMs;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { cpuSeconds, freePort, peakRssMb, ProcessGroup } from '../test/e2e/processes.ts';
 import { RSYSLOGD, startRsyslog } from '../test/e2e/rsyslog.ts';
+import { printTextTable } from './output.ts';
 
 /**
  * Central log store: ingest rate and search latency on the embedded store (SQLite), beside rsyslog writing the
@@ -280,28 +281,20 @@ async function main() {
     rows.push(['firewatch (sqlite)', fmt(fwSyslogRate), fmt(fwHttpRate), fmt(quantile(fwSorted, 0.5)), fmt(quantile(fwSorted, 0.99)), fwRss === null ? 'n/a' : fmt(fwRss), fwCpu === null ? 'n/a' : fmt(fwCpu)]);
     if (WITH_PEER) rows.push(['rsyslog → file + grep', fmt(peerRate), 'n/a', fmt(quantile(peerSorted, 0.5)), fmt(quantile(peerSorted, 0.99)), 'n/a', 'n/a']);
     console.log('');
-    table(rows);
+    printTextTable(rows);
     console.log('');
     const kindRows = [['query kind', 'example', 'hits', 'firewatch p50', 'firewatch p99', 'grep p50']];
     for (const q of QUERIES) {
       const k = perKind[q.kind];
       kindRows.push([q.kind, q.fw(rng(7)), fmt(k.hits), fmt(quantile(k.fw, 0.5)), fmt(quantile(k.fw, 0.99)), fmt(quantile(k.grep.toSorted((a, b) => a - b), 0.5))]);
     }
-    table(kindRows);
+    printTextTable(kindRows);
     console.log('');
     console.log(`targets: ingest ≥ 50000 lines/s (${summary.ingest >= 50_000 ? 'met' : 'NOT met'}), search p99 < 300 ms (${summary.p99 < 300 ? 'met' : 'NOT met'}) over ${total.toLocaleString('en-US')} lines`);
   } finally {
     await group.stop();
   }
   console.log(`logs: ingest_lines_per_s=${Math.round(summary.ingest)} search_p99_ms=${Math.round(summary.p99)}`);
-}
-
-function table(rows: string[][]) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const render = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(render(rows[0]));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows.slice(1)) console.log(render(r));
 }
 
 await main();

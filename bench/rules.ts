@@ -5,6 +5,7 @@ import type { createMetricsModule } from '../src/telemetry/metrics/metrics.modul
 import { createTestApp } from '../test/helpers.ts';
 import { findBinary, ProcessGroup, waitFor } from '../test/e2e/processes.ts';
 import { quantile } from './load.ts';
+import { printTextTable } from './output.ts';
 
 /**
  * Rule evaluation lag: 1,000 alerting rules (100 groups × 10, interval 15 s) against a real Prometheus, evaluated
@@ -41,14 +42,6 @@ function ruleFile(): string {
 
 const fmt = (v: number) => v.toFixed(1);
 const q = (xs: number[], p: number) => (xs.length ? quantile(Float64Array.from(xs.toSorted((a, b) => a - b)), p) : Number.NaN);
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const render = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(render(rows[0]));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows.slice(1)) console.log(render(r));
-}
 
 async function main(): Promise<void> {
   const binary = findBinary(['prometheus'], 'PROMETHEUS_BIN');
@@ -102,7 +95,7 @@ scrape_configs:
     const firing = (await metrics.rules.activeAlerts()).filter((a) => a.state === 'firing').length;
     const incidents = await t.handle.db.selectFrom('incidents').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     console.log('');
-    printTable([
+    printTextTable([
       ['system', 'group evaluations', 'lag p50 ms', 'lag p99 ms', 'lag max ms'],
       ['firewatch (sqlite, via Prometheus query API)', String(fw.length), fmt(q(fw, 0.5)), fmt(q(fw, 0.99)), fmt(Math.max(...fw))],
       ['prometheus (own evaluator, evaluationTime)', String(promSamples.length), fmt(q(promSamples, 0.5)), fmt(q(promSamples, 0.99)), fmt(Math.max(...promSamples))],
